@@ -1,0 +1,162 @@
+// Package meta defines the metadata store: buckets, object records and
+// (later) multipart state. Implementations live in sub-packages and all run
+// the conformance suite in package metatest.
+//
+// The store is the single source of truth for what exists. Blob bytes live
+// elsewhere (package blob); a record only points at them. Every write method is
+// durable when it returns nil: it survives kill -9 and power loss.
+package meta
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Implementations wrap them ("doing x: %w") and callers test
+// them with errors.Is.
+var (
+	ErrBucketNotFound     = errors.New("bucket not found")
+	ErrBucketExists       = errors.New("bucket already exists")
+	ErrBucketNotEmpty     = errors.New("bucket not empty")
+	ErrObjectNotFound     = errors.New("object not found")
+	ErrPreconditionFailed = errors.New("precondition failed")
+	// ErrUnavailable means the store cannot serve right now (closed, or its
+	// backing service is down); the request may be retried later.
+	ErrUnavailable = errors.New("metadata store unavailable")
+)
+
+// Bucket is a bucket's record.
+type Bucket struct {
+	Name    string
+	Owner   string // id of the owning principal (the access key or user name)
+	Region  string
+	Created time.Time
+}
+
+// Segment is one run of an object's bytes held in a blob.
+type Segment struct {
+	BlobID string
+	Size   int64
+}
+
+// Object is the record of an object's current version.
+//
+// Its bytes are either Inline (small objects, stored in the metadata store
+// itself) or the concatenation of Segments (each a whole blob), never both.
+type Object struct {
+	Bucket   string
+	Key      string
+	Size     int64
+	ETag     string // without quotes: MD5 hex, or "<md5-of-md5s>-N" for multipart
+	Modified time.Time
+
+	ContentType        string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	CacheControl       string
+	Expires            string
+	// UserMeta holds x-amz-meta-* values keyed by the lower-case name without
+	// the prefix.
+	UserMeta map[string]string
+	// Checksums maps an algorithm name (CRC32, CRC32C, CRC64NVME, SHA1,
+	// SHA256) to the base64 of its digest over the whole object.
+	Checksums    map[string]string
+	StorageClass string
+
+	Inline   []byte
+	Segments []Segment
+}
+
+// BlobIDs returns the ids of the blobs the object references.
+func (o *Object) BlobIDs() []string {
+	ids := make([]string, 0, len(o.Segments))
+	for _, s := range o.Segments {
+		ids = append(ids, s.BlobID)
+	}
+	return ids
+}
+
+// Condition is a precondition on the current version of a key, evaluated
+// atomically with the write it guards.
+type Condition struct {
+	// IfNoneMatch fails the write when the key has a current version.
+	IfNoneMatch bool
+	// IfMatch, when set, fails the write unless the current version's ETag
+	// equals it (unquoted).
+	IfMatch string
+}
+
+// ListOptions selects a page of a bucket's keys in UTF-8 byte order.
+type ListOptions struct {
+	Prefix    string
+	Delimiter string
+	// After is exclusive: the page starts with the first key (or common
+	// prefix) greater than it. When After is itself a common prefix under
+	// Delimiter, every key under that prefix is skipped.
+	After string
+	// Limit caps Objects plus CommonPrefixes; values < 1 mean 1000.
+	Limit int
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	// Objects carry every field except Inline, which is nil in listings.
+	Objects        []Object
+	CommonPrefixes []string
+	// Truncated reports that more entries follow; NextAfter is then the last
+	// key or common prefix of this page, to pass as the next After.
+	Truncated bool
+	NextAfter string
+}
+
+// Buckets stores bucket records.
+type Buckets interface {
+	// CreateBucket adds b. It returns ErrBucketExists if the name is taken
+	// (by anyone: the caller compares owners).
+	CreateBucket(ctx context.Context, b Bucket) error
+	// GetBucket returns ErrBucketNotFound for a missing bucket.
+	GetBucket(ctx context.Context, name string) (Bucket, error)
+	// ListBuckets returns all buckets ordered by name.
+	ListBuckets(ctx context.Context) ([]Bucket, error)
+	// DeleteBucket removes an empty bucket: ErrBucketNotFound if missing,
+	// ErrBucketNotEmpty if any object exists. It is atomic against concurrent
+	// PutObject: no object is ever left in a deleted bucket.
+	DeleteBucket(ctx context.Context, name string) error
+}
+
+// Objects stores object records.
+type Objects interface {
+	// PutObject makes obj the current version of (obj.Bucket, obj.Key),
+	// durably and atomically: readers see the old record or the new one.
+	// cond, when non-nil, is checked atomically with the write and fails it
+	// with ErrPreconditionFailed. It returns the record it replaced (nil if
+	// none) so the caller can release that record's blobs; blobs still
+	// referenced by another record are never returned this way.
+	// ErrBucketNotFound if the bucket does not exist.
+	PutObject(ctx context.Context, obj Object, cond *Condition) (replaced *Object, err error)
+	// GetObject returns the current record, Inline included.
+	// ErrBucketNotFound or ErrObjectNotFound when missing.
+	GetObject(ctx context.Context, bucket, key string) (Object, error)
+	// DeleteObject removes the current record and returns it so the caller
+	// can release its blobs. A missing key returns ErrObjectNotFound; a
+	// missing bucket ErrBucketNotFound. cond as for PutObject.
+	DeleteObject(ctx context.Context, bucket, key string, cond *Condition) (Object, error)
+	// ListObjects returns one page of current records. Its cost follows the
+	// page size, not the bucket size: keys under a common prefix are skipped
+	// with a seek, not read one by one.
+	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListPage, error)
+	// BlobInUse reports whether any record references the blob. The
+	// collector of orphaned blobs calls it; it must see every committed
+	// write.
+	BlobInUse(ctx context.Context, blobID string) (bool, error)
+}
+
+// Store is a complete metadata store. Close releases it; no method may be
+// called after Close.
+type Store interface {
+	Buckets
+	Objects
+	Close() error
+}
