@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/cofferstore/coffer/internal/blob/disk"
+	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/meta/embedded"
+	"github.com/cofferstore/coffer/internal/object"
+	"github.com/cofferstore/coffer/internal/s3api"
+	"github.com/cofferstore/coffer/internal/server"
+	"github.com/cofferstore/coffer/internal/worker"
+)
+
+// serve runs the server until ctx is cancelled, then shuts down in order:
+// listeners (in-flight requests finish), workers, stores.
+func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
+	log := newLogger(cfg, stderr)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+	rootUser, rootSecret := cfg.RootUser, cfg.RootPassword
+	if rootUser == "" {
+		rc, created, err := loadOrCreateRoot(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		rootUser, rootSecret = rc.AccessKey, rc.SecretKey
+		if created {
+			// Printed once, on the start that generated the pair; later
+			// starts point at the file instead.
+			fmt.Fprintf(stdout, "Generated root credentials (saved in %s, shown only now):\n  access key: %s\n  secret key: %s\n",
+				filepath.Join(cfg.DataDir, rootCredentialsFile), rc.AccessKey, rc.SecretKey)
+		} else {
+			log.Info("using root credentials from the data dir", "file", filepath.Join(cfg.DataDir, rootCredentialsFile))
+		}
+	}
+	ids, err := iam.New(rootUser, rootSecret)
+	if err != nil {
+		return err
+	}
+
+	metaStore, err := embedded.Open(filepath.Join(cfg.DataDir, "meta"), embedded.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("opening metadata store: %w", err)
+	}
+	defer func() {
+		if err := metaStore.Close(); err != nil {
+			log.Error("closing metadata store", "err", err)
+		}
+	}()
+	blobs, err := disk.Open(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return fmt.Errorf("opening blob store: %w", err)
+	}
+	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log})
+
+	workers := worker.NewRunner(log)
+	workers.Start(worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Run: func(ctx context.Context) error {
+		_, err := objects.CollectOrphans(ctx, cfg.OrphanGrace)
+		return err
+	}})
+	defer workers.Stop()
+
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return fmt.Errorf("loading TLS certificate: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log}, objects, ids)
+	group := server.NewGroup(log)
+	s3Addr, err := group.Listen("s3", cfg.S3Addr, s3, tlsCfg)
+	if err != nil {
+		return err
+	}
+	consoleAddr, err := group.Listen("console", cfg.ConsoleAddr, server.ConsoleHandler(func() any {
+		return map[string]any{"status": "ok", "version": version, "workers": workers.Health()}
+	}), tlsCfg)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if tlsCfg != nil {
+		scheme = "https"
+	}
+	log.Info("coffer started", "version", version, "s3", scheme+"://"+s3Addr.String(), "console", scheme+"://"+consoleAddr.String(), "data_dir", cfg.DataDir)
+
+	served := make(chan error, 1)
+	go func() { served <- group.Serve() }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = group.Shutdown(sctx)
+	if serr := <-served; serr != nil {
+		err = errors.Join(err, serr)
+	}
+	log.Info("stopped")
+	return err
+}
+
+func newLogger(cfg *Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,357 @@
+// Package s3api serves the S3 protocol: it classifies each request into an
+// operation, authenticates and authorizes it, calls the object service, and
+// renders S3 XML responses and errors. It owns no storage semantics.
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/object"
+	"github.com/cofferstore/coffer/internal/sigv4"
+)
+
+// Config configures the S3 surface.
+type Config struct {
+	// Region is the one region this server is; CreateBucket accepts no
+	// other LocationConstraint. Signatures may name any region.
+	Region string
+	// Domains are the host names under which virtual-hosted-style requests
+	// arrive (bucket.DOMAIN). Requests to other hosts are path-style.
+	Domains []string
+	Logger  *slog.Logger
+	// Now is the clock for signatures; nil means time.Now.
+	Now func() time.Time
+}
+
+// Handler is the S3 API's http.Handler. It deliberately does not use
+// http.ServeMux: the mux cleans paths ("a//b", "x/../y"), which are legal,
+// distinct S3 keys.
+type Handler struct {
+	cfg      Config
+	objects  *object.Service
+	iam      *iam.IAM
+	verifier *sigv4.Verifier
+	log      *slog.Logger
+	hostID   string
+	seq      atomic.Uint64
+	idPrefix string
+}
+
+// New returns the S3 handler.
+func New(cfg Config, objects *object.Service, m *iam.IAM) *Handler {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return &Handler{
+		cfg:      cfg,
+		objects:  objects,
+		iam:      m,
+		verifier: &sigv4.Verifier{Creds: m, Now: now, MaxSkew: 15 * time.Minute},
+		log:      cfg.Logger,
+		hostID:   hex.EncodeToString(b[:]),
+		idPrefix: strings.ToUpper(hex.EncodeToString(b[:4])),
+	}
+}
+
+// request is one S3 call being served.
+type request struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	id        string
+	bucket    string
+	key       string
+	query     url.Values
+	auth      *sigv4.Auth
+	principal iam.Principal
+	log       *slog.Logger
+	status    int
+}
+
+// ServeHTTP serves one S3 request: route, authenticate, dispatch, render.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rq := &request{w: w, r: r, id: h.requestID()}
+	hdr := w.Header()
+	hdr["X-Amz-Request-Id"] = []string{rq.id}
+	hdr["X-Amz-Id-2"] = []string{h.hostID}
+	hdr["Server"] = []string{"Coffer"}
+	rq.log = h.log.With("request_id", rq.id)
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			rq.log.ErrorContext(r.Context(), "panic serving request", "panic", p, "method", r.Method, "bucket", rq.bucket, "key", rq.key)
+			h.writeError(rq, errInternal)
+		}
+	}()
+
+	err := h.serve(rq)
+	if err != nil {
+		h.writeError(rq, err)
+	}
+	level := slog.LevelDebug
+	if rq.status == http.StatusInternalServerError {
+		level = slog.LevelError
+	}
+	rq.log.Log(r.Context(), level, "s3 request", "method", r.Method, "status", rq.status,
+		"duration", time.Since(start), "err", errString(err))
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func (h *Handler) requestID() string {
+	return fmt.Sprintf("%s%012X", h.idPrefix, h.seq.Add(1))
+}
+
+func (h *Handler) serve(rq *request) error {
+	r := rq.r
+	var err error
+	rq.bucket, rq.key, err = h.route(r)
+	if err != nil {
+		return err
+	}
+	rq.query = r.URL.Query()
+	rq.log = rq.log.With("bucket", rq.bucket, "key", rq.key)
+
+	rq.auth, err = h.verifier.Verify(r)
+	if err != nil {
+		return err
+	}
+	if !rq.auth.Anonymous {
+		rq.principal, err = h.iam.PrincipalFor(r.Context(), rq.auth.AccessKey)
+		if err != nil {
+			return err
+		}
+		rq.log = rq.log.With("principal", rq.principal.Name)
+	}
+	op, err := classify(rq)
+	if err != nil {
+		return err
+	}
+	if err := h.iam.Authorize(r.Context(), rq.principal, iam.Request{Action: op.action, Bucket: rq.bucket, Key: rq.key}); err != nil {
+		return err
+	}
+	return op.fn(h, rq)
+}
+
+// route splits a request into bucket and key, virtual-hosted-style when
+// the Host is a subdomain of a configured domain, else path-style.
+func (h *Handler) route(r *http.Request) (bucket, key string, err error) {
+	host := r.Host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		host = hh
+	}
+	host = strings.ToLower(host)
+	path := r.URL.Path
+	if !strings.HasPrefix(path, "/") {
+		return "", "", errorf("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI.")
+	}
+	for _, d := range h.cfg.Domains {
+		if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
+			return b, path[1:], nil
+		}
+	}
+	rest := path[1:]
+	bucket, key, _ = strings.Cut(rest, "/")
+	return bucket, key, nil
+}
+
+// operation is a classified S3 call: the IAM action it needs and its
+// handler.
+type operation struct {
+	action string
+	fn     func(*Handler, *request) error
+}
+
+// classify picks the operation from the level (service, bucket, object),
+// the method, and the sub-resource named in the query.
+func classify(rq *request) (operation, error) {
+	q, m := rq.query, rq.r.Method
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	switch {
+	case rq.bucket == "":
+		if m == http.MethodGet {
+			return operation{"s3:ListAllMyBuckets", (*Handler).listBuckets}, nil
+		}
+		return operation{}, errMethodNotAllowed
+	case rq.key == "":
+		return classifyBucket(m, has)
+	default:
+		return classifyObject(m, has)
+	}
+}
+
+// Sub-resources that name an S3 API we do not implement yet: answering
+// NotImplemented is better than treating them as a plain GET or PUT.
+var unimplementedBucket = []string{"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "encryption",
+	"object-lock", "notification", "replication", "website", "logging", "accelerate", "requestPayment",
+	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering", "uploads"}
+
+var unimplementedObject = []string{"acl", "tagging", "retention", "legal-hold", "attributes", "restore", "select",
+	"torrent", "uploads", "uploadId"}
+
+func classifyBucket(m string, has func(string) bool) (operation, error) {
+	switch m {
+	case http.MethodGet:
+		switch {
+		case has("location"):
+			return operation{"s3:GetBucketLocation", (*Handler).getBucketLocation}, nil
+		case has("versioning"):
+			return operation{"s3:GetBucketVersioning", (*Handler).getBucketVersioning}, nil
+		case has("versions"):
+			return operation{"s3:ListBucketVersions", (*Handler).listObjectVersions}, nil
+		case anyOf(has, unimplementedBucket):
+			return operation{}, errNotImplemented
+		case has("list-type"):
+			return operation{"s3:ListBucket", (*Handler).listObjectsV2}, nil
+		default:
+			return operation{"s3:ListBucket", (*Handler).listObjectsV1}, nil
+		}
+	case http.MethodHead:
+		return operation{"s3:ListBucket", (*Handler).headBucket}, nil
+	case http.MethodPut:
+		if has("versioning") || anyOf(has, unimplementedBucket) {
+			return operation{}, errNotImplemented
+		}
+		return operation{"s3:CreateBucket", (*Handler).createBucket}, nil
+	case http.MethodDelete:
+		if anyOf(has, unimplementedBucket) {
+			return operation{}, errNotImplemented
+		}
+		return operation{"s3:DeleteBucket", (*Handler).deleteBucket}, nil
+	case http.MethodPost:
+		if has("delete") {
+			return operation{"s3:DeleteObject", (*Handler).deleteObjects}, nil
+		}
+		return operation{}, errNotImplemented
+	}
+	return operation{}, errMethodNotAllowed
+}
+
+func classifyObject(m string, has func(string) bool) (operation, error) {
+	if anyOf(has, unimplementedObject) {
+		return operation{}, errNotImplemented
+	}
+	switch m {
+	case http.MethodGet:
+		return operation{"s3:GetObject", (*Handler).getObject}, nil
+	case http.MethodHead:
+		return operation{"s3:GetObject", (*Handler).headObject}, nil
+	case http.MethodPut:
+		return operation{"s3:PutObject", (*Handler).putObject}, nil
+	case http.MethodDelete:
+		return operation{"s3:DeleteObject", (*Handler).deleteObject}, nil
+	case http.MethodPost:
+		return operation{}, errNotImplemented
+	}
+	return operation{}, errMethodNotAllowed
+}
+
+func anyOf(has func(string) bool, keys []string) bool {
+	for _, k := range keys {
+		if has(k) {
+			return true
+		}
+	}
+	return false
+}
+
+// writeError renders err once. HEAD responses and 304 carry no body.
+func (h *Handler) writeError(rq *request, err error) {
+	ae := toAPIError(err)
+	if ae == errInternal {
+		rq.log.ErrorContext(rq.r.Context(), "internal error", "err", err)
+	}
+	if rq.status != 0 {
+		// The status line is gone; the body is cut short and the declared
+		// Content-Length tells the client so.
+		rq.log.WarnContext(rq.r.Context(), "error after response started", "err", err)
+		return
+	}
+	rq.status = ae.Status
+	if rq.status == 499 {
+		return
+	}
+	hdr := rq.w.Header()
+	if ae.Status == http.StatusNotModified || rq.r.Method == http.MethodHead {
+		hdr.Del("Content-Type")
+		rq.w.WriteHeader(ae.Status)
+		return
+	}
+	resource := rq.r.URL.Path
+	b := xmlHeader()
+	b = append(b, "<Error><Code>"...)
+	b = appendEscaped(b, ae.Code)
+	b = append(b, "</Code><Message>"...)
+	b = appendEscaped(b, ae.Message)
+	b = append(b, "</Message>"...)
+	if rq.bucket != "" {
+		b = appendElem(b, "BucketName", rq.bucket)
+	}
+	if rq.key != "" && (ae.Code == "NoSuchKey" || ae.Code == "KeyTooLongError") {
+		b = appendElem(b, "Key", rq.key)
+	}
+	b = appendElem(b, "Resource", resource)
+	b = appendElem(b, "RequestId", rq.id)
+	b = appendElem(b, "HostId", h.hostID)
+	b = append(b, "</Error>"...)
+	hdr.Set("Content-Type", "application/xml")
+	hdr.Del("Content-Length")
+	hdr.Del("ETag")
+	hdr.Del("Last-Modified")
+	rq.w.WriteHeader(ae.Status)
+	rq.write(b)
+}
+
+// ctx returns the request's context.
+func (rq *request) ctx() context.Context { return rq.r.Context() }
+
+// writeXML sends a 200 XML body.
+func (rq *request) writeXML(b []byte) error {
+	rq.w.Header().Set("Content-Type", "application/xml")
+	rq.status = http.StatusOK
+	rq.w.WriteHeader(http.StatusOK)
+	rq.write(b)
+	return nil
+}
+
+// write sends body bytes after the status line. A failure here means the
+// client went away: there is no one left to tell, so it is only logged.
+func (rq *request) write(b []byte) {
+	if _, err := rq.w.Write(b); err != nil {
+		rq.log.DebugContext(rq.ctx(), "writing response body", "err", err)
+	}
+}
+
+// writeStatus sends an empty response.
+func (rq *request) writeStatus(code int) error {
+	rq.status = code
+	rq.w.WriteHeader(code)
+	return nil
+}

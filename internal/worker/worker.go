@@ -1,0 +1,107 @@
+// Package worker runs background jobs (orphan collection today; multipart
+// expiry, lifecycle and notification delivery later) with a clean start,
+// stop, and a health report.
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// Job is a periodic task. Run must return when ctx is cancelled.
+type Job struct {
+	Name  string
+	Every time.Duration
+	Run   func(ctx context.Context) error
+}
+
+// Status is a job's health.
+type Status struct {
+	Name      string    `json:"name"`
+	Runs      int       `json:"runs"`
+	LastStart time.Time `json:"lastStart"`
+	LastEnd   time.Time `json:"lastEnd"`
+	LastError string    `json:"lastError,omitempty"`
+}
+
+// Runner runs jobs until stopped.
+type Runner struct {
+	log    *slog.Logger
+	mu     sync.Mutex
+	status map[string]*Status
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewRunner returns a stopped Runner.
+func NewRunner(log *slog.Logger) *Runner {
+	return &Runner{log: log, status: make(map[string]*Status)}
+}
+
+// Start runs each job once right away and then every job.Every, until
+// Stop. Start must be called at most once.
+func (r *Runner) Start(jobs ...Job) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r.cancel = cancel
+	for _, j := range jobs {
+		r.mu.Lock()
+		r.status[j.Name] = &Status{Name: j.Name}
+		r.mu.Unlock()
+		r.wg.Add(1)
+		go r.loop(ctx, j)
+	}
+}
+
+func (r *Runner) loop(ctx context.Context, j Job) {
+	defer r.wg.Done()
+	t := time.NewTicker(j.Every)
+	defer t.Stop()
+	for {
+		r.runOnce(ctx, j)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (r *Runner) runOnce(ctx context.Context, j Job) {
+	r.mu.Lock()
+	st := r.status[j.Name]
+	st.LastStart = time.Now()
+	r.mu.Unlock()
+	err := j.Run(ctx)
+	r.mu.Lock()
+	st.Runs++
+	st.LastEnd = time.Now()
+	st.LastError = ""
+	if err != nil && ctx.Err() == nil {
+		st.LastError = err.Error()
+	}
+	r.mu.Unlock()
+	if err != nil && ctx.Err() == nil {
+		r.log.Error("background job failed", "job", j.Name, "err", err)
+	}
+}
+
+// Stop cancels every job and waits for them to return.
+func (r *Runner) Stop() {
+	if r.cancel != nil {
+		r.cancel()
+	}
+	r.wg.Wait()
+}
+
+// Health returns a snapshot of every job's status.
+func (r *Runner) Health() []Status {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Status, 0, len(r.status))
+	for _, s := range r.status {
+		out = append(out, *s)
+	}
+	return out
+}
