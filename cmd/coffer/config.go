@@ -39,7 +39,7 @@ type Config struct {
 // setting binds one configuration value to its flag and variable.
 type setting struct {
 	flag, env, def, usage string
-	set               func(*Config, string) error
+	set                   func(*Config, string) error
 }
 
 func str(dst func(*Config) *string) func(*Config, string) error {
