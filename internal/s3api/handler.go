@@ -304,7 +304,9 @@ func (h *Handler) writeError(rq *request, err error) {
 		rq.w.WriteHeader(ae.Status)
 		return
 	}
-	resource := rq.r.URL.Path
+	// The escaped form: a decoded path may hold control characters that
+	// XML 1.0 cannot carry, and SDKs would fail to parse the whole error.
+	resource := rq.r.URL.EscapedPath()
 	b := xmlHeader()
 	b = append(b, "<Error><Code>"...)
 	b = appendEscaped(b, ae.Code)
@@ -314,7 +316,7 @@ func (h *Handler) writeError(rq *request, err error) {
 	if rq.bucket != "" {
 		b = appendElem(b, "BucketName", rq.bucket)
 	}
-	if rq.key != "" && (ae.Code == "NoSuchKey" || ae.Code == "KeyTooLongError") {
+	if rq.key != "" && (ae.Code == "NoSuchKey" || ae.Code == "KeyTooLongError") && !hasControl(rq.key) {
 		b = appendElem(b, "Key", rq.key)
 	}
 	b = appendElem(b, "Resource", resource)
@@ -354,4 +356,13 @@ func (rq *request) writeStatus(code int) error {
 	rq.status = code
 	rq.w.WriteHeader(code)
 	return nil
+}
+
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }
