@@ -23,7 +23,8 @@ type Store interface {
 	// ErrNotFound for an unknown or deleted id.
 	Open(ctx context.Context, id string) (Reader, error)
 	// Delete removes a committed blob. Deleting a missing blob is not an
-	// error.
+	// error. A delete need not be durable: after a power loss a deleted
+	// blob may reappear, unreferenced, for the orphan collector to remove.
 	Delete(ctx context.Context, id string) error
 	// Walk calls fn for every committed blob with the time it was committed,
 	// in no particular order. An error from fn stops the walk and is returned.
@@ -40,7 +41,8 @@ type Writer interface {
 	// loss once Commit returns nil) and returns its id. Write errors that
 	// were deferred surface here at the latest.
 	Commit() (id string, err error)
-	// Abort discards the blob. It is safe after a failed Commit.
+	// Abort discards the blob. It is safe after a failed Commit, and a no-op
+	// after a successful one, so callers may defer it.
 	Abort() error
 }
 
