@@ -134,14 +134,17 @@ type Objects interface {
 	// with ErrPreconditionFailed. It returns the record it replaced (nil if
 	// none) so the caller can release that record's blobs; blobs still
 	// referenced by another record are never returned this way.
-	// ErrBucketNotFound if the bucket does not exist.
+	// ErrBucketNotFound if the bucket does not exist. The replaced record
+	// carries no Inline bytes.
 	PutObject(ctx context.Context, obj Object, cond *Condition) (replaced *Object, err error)
 	// GetObject returns the current record, Inline included.
 	// ErrBucketNotFound or ErrObjectNotFound when missing.
 	GetObject(ctx context.Context, bucket, key string) (Object, error)
-	// DeleteObject removes the current record and returns it so the caller
-	// can release its blobs. A missing key returns ErrObjectNotFound; a
-	// missing bucket ErrBucketNotFound. cond as for PutObject.
+	// DeleteObject removes the current record and returns it (without
+	// Inline bytes) so the caller can release its blobs; as for PutObject,
+	// blobs still referenced by another record are left out of its
+	// Segments. A missing key returns ErrObjectNotFound, even with a
+	// condition; a missing bucket ErrBucketNotFound. cond as for PutObject.
 	DeleteObject(ctx context.Context, bucket, key string, cond *Condition) (Object, error)
 	// ListObjects returns one page of current records. Its cost follows the
 	// page size, not the bucket size: keys under a common prefix are skipped
@@ -153,8 +156,8 @@ type Objects interface {
 	BlobInUse(ctx context.Context, blobID string) (bool, error)
 }
 
-// Store is a complete metadata store. Close releases it; no method may be
-// called after Close.
+// Store is a complete metadata store. Close releases it; methods called
+// after Close return ErrUnavailable.
 type Store interface {
 	Buckets
 	Objects
