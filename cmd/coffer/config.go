@@ -34,6 +34,7 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	OrphanGrace     time.Duration
 	OrphanInterval  time.Duration
+	UploadExpiry    time.Duration
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -99,6 +100,7 @@ var settings = []setting{
 	{"shutdown-timeout", "COFFER_SHUTDOWN_TIMEOUT", "30s", "how long in-flight requests may finish after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"orphan-grace", "COFFER_ORPHAN_GRACE", "15m", "age before an unreferenced blob counts as orphaned", dur(func(c *Config) *time.Duration { return &c.OrphanGrace })},
 	{"orphan-interval", "COFFER_ORPHAN_INTERVAL", "15m", "how often orphaned blobs are collected", dur(func(c *Config) *time.Duration { return &c.OrphanInterval })},
+	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 }
 
 // loadConfig builds the configuration from defaults, env and args, and

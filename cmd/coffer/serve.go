@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/cofferstore/coffer/internal/blob/disk"
 	"github.com/cofferstore/coffer/internal/iam"
@@ -63,10 +64,18 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log})
 
 	workers := worker.NewRunner(log)
-	workers.Start(worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Run: func(ctx context.Context) error {
-		_, err := objects.CollectOrphans(ctx, cfg.OrphanGrace)
-		return err
-	}})
+	workers.Start(
+		worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Run: func(ctx context.Context) error {
+			_, err := objects.CollectOrphans(ctx, cfg.OrphanGrace)
+			return err
+		}},
+		// Checked often relative to the expiry so an upload outlives it by
+		// a small fraction at most.
+		worker.Job{Name: "upload-expiry", Every: min(cfg.UploadExpiry/10, time.Hour), Run: func(ctx context.Context) error {
+			_, err := objects.ExpireUploads(ctx, cfg.UploadExpiry)
+			return err
+		}},
+	)
 	defer workers.Stop()
 
 	var tlsCfg *tls.Config

@@ -21,6 +21,7 @@ var (
 	ErrBucketNotEmpty     = errors.New("bucket not empty")
 	ErrObjectNotFound     = errors.New("object not found")
 	ErrPreconditionFailed = errors.New("precondition failed")
+	ErrUploadNotFound     = errors.New("multipart upload not found")
 	// ErrUnavailable means the store cannot serve right now (closed, or its
 	// backing service is down); the request may be retried later.
 	ErrUnavailable = errors.New("metadata store unavailable")
@@ -34,10 +35,16 @@ type Bucket struct {
 	Created time.Time
 }
 
-// Segment is one run of an object's bytes held in a blob.
+// Segment is one run of an object's bytes held in a blob. For an object
+// assembled from a multipart upload each segment is one part, and carries
+// that part's number, ETag and checksum; a single-request object has one
+// segment with PartNumber 0.
 type Segment struct {
-	BlobID string
-	Size   int64
+	BlobID     string
+	Size       int64
+	PartNumber int
+	ETag       string // the part's ETag, unquoted
+	Checksum   string // base64 of the part's checksum in the object's algorithm
 }
 
 // Object is the record of an object's current version.
@@ -62,8 +69,16 @@ type Object struct {
 	UserMeta map[string]string
 	// Checksums maps an algorithm name (CRC32, CRC32C, CRC64NVME, SHA1,
 	// SHA256) to the base64 of its digest over the whole object.
-	Checksums    map[string]string
+	Checksums map[string]string
+	// ChecksumType is COMPOSITE or FULL_OBJECT for multipart objects with
+	// a checksum, empty otherwise (single-request checksums are full-object).
+	ChecksumType string
 	StorageClass string
+	// UploadID is the multipart upload this object was completed from, so
+	// that a repeated CompleteMultipartUpload can be answered idempotently.
+	UploadID string
+	// PartsCount is the number of parts of a multipart object, 0 otherwise.
+	PartsCount int
 
 	Inline   []byte
 	Segments []Segment
@@ -121,8 +136,10 @@ type Buckets interface {
 	// ListBuckets returns all buckets ordered by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
 	// DeleteBucket removes an empty bucket: ErrBucketNotFound if missing,
-	// ErrBucketNotEmpty if any object exists. It is atomic against concurrent
-	// PutObject: no object is ever left in a deleted bucket.
+	// ErrBucketNotEmpty if any object exists. In-progress multipart uploads
+	// do not count; they are removed with the bucket (their part blobs are
+	// left for the orphan collector). It is atomic against concurrent
+	// PutObject and CreateUpload: nothing is ever left in a deleted bucket.
 	DeleteBucket(ctx context.Context, name string) error
 }
 
@@ -150,10 +167,94 @@ type Objects interface {
 	// page size, not the bucket size: keys under a common prefix are skipped
 	// with a seek, not read one by one.
 	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListPage, error)
-	// BlobInUse reports whether any record references the blob. The
-	// collector of orphaned blobs calls it; it must see every committed
-	// write.
+	// BlobInUse reports whether any object record or part references the
+	// blob. The collector of orphaned blobs calls it; it must see every
+	// committed write.
 	BlobInUse(ctx context.Context, blobID string) (bool, error)
+}
+
+// Upload is an in-progress multipart upload.
+type Upload struct {
+	ID        string // unique; IDs of one key sort by initiation time
+	Initiated time.Time
+	Owner     string
+	// Object is the template of the final object: Bucket and Key name the
+	// target, and its attributes (content headers, UserMeta, StorageClass)
+	// are those given at creation. Size, ETag and Segments are unset.
+	Object Object
+	// ChecksumAlgorithm (CRC32, ... or "") and ChecksumType (COMPOSITE or
+	// FULL_OBJECT) chosen at creation.
+	ChecksumAlgorithm string
+	ChecksumType      string
+}
+
+// Part is an uploaded part of a multipart upload.
+type Part struct {
+	Number   int // 1..10000
+	Size     int64
+	ETag     string // unquoted MD5 hex of the part
+	Checksum string // base64, in the upload's algorithm, if it has one
+	Modified time.Time
+	BlobID   string
+}
+
+// UploadListOptions selects a page of in-progress uploads, ordered by key
+// then by upload ID.
+type UploadListOptions struct {
+	Prefix    string
+	Delimiter string
+	// KeyMarker and UploadIDMarker are exclusive: without UploadIDMarker
+	// the page starts after every upload of KeyMarker; with it, after that
+	// upload of KeyMarker. A KeyMarker that is a common prefix under
+	// Delimiter skips every key under it.
+	KeyMarker      string
+	UploadIDMarker string
+	Limit          int // uploads plus common prefixes; < 1 means 1000
+}
+
+// UploadPage is one page of uploads.
+type UploadPage struct {
+	Uploads        []Upload
+	CommonPrefixes []string
+	Truncated      bool
+	// NextKeyMarker and NextUploadIDMarker name the last entry returned
+	// (NextUploadIDMarker is empty when that entry is a common prefix).
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// Uploads stores multipart upload state. An upload is addressed by bucket,
+// key and id together: an id under another bucket or key is not found.
+type Uploads interface {
+	// CreateUpload records u. ErrBucketNotFound if its bucket is missing.
+	CreateUpload(ctx context.Context, u Upload) error
+	// GetUpload returns ErrUploadNotFound for an unknown, completed or
+	// aborted upload (ErrBucketNotFound when the bucket is missing).
+	GetUpload(ctx context.Context, bucket, key, id string) (Upload, error)
+	// PutPart records p, replacing any part with the same number, durably.
+	// It returns the replaced part so the caller can release its blob.
+	// ErrUploadNotFound if the upload is gone, including when it completes
+	// or aborts concurrently: a part is never left attached to a finished
+	// upload.
+	PutPart(ctx context.Context, bucket, key, id string, p Part) (replaced *Part, err error)
+	// ListParts returns up to limit parts numbered above after, in order,
+	// and whether more follow. ErrUploadNotFound.
+	ListParts(ctx context.Context, bucket, key, id string, after, limit int) ([]Part, bool, error)
+	// ListUploads returns one page of a bucket's in-progress uploads.
+	ListUploads(ctx context.Context, bucket string, opts UploadListOptions) (UploadPage, error)
+	// CompleteUpload atomically checks cond against the key's current
+	// version, makes obj (whose Segments reference some of the upload's
+	// part blobs) the current version, and removes the upload and all its
+	// parts. It returns the replaced object (as PutObject does) and the
+	// parts whose blobs obj does not reference, for release.
+	// ErrUploadNotFound if the upload is gone.
+	CompleteUpload(ctx context.Context, bucket, key, id string, obj Object, cond *Condition) (replaced *Object, unused []Part, err error)
+	// AbortUpload removes the upload and returns its parts for release.
+	// ErrUploadNotFound if it is gone.
+	AbortUpload(ctx context.Context, bucket, key, id string) ([]Part, error)
+	// UploadsInitiatedBefore returns up to limit uploads, of any bucket,
+	// initiated before t (for expiring abandoned uploads).
+	UploadsInitiatedBefore(ctx context.Context, t time.Time, limit int) ([]Upload, error)
 }
 
 // Store is a complete metadata store. Close releases it; methods called
@@ -161,5 +262,6 @@ type Objects interface {
 type Store interface {
 	Buckets
 	Objects
+	Uploads
 	Close() error
 }

@@ -55,6 +55,9 @@ type GetInput struct {
 	Bucket, Key string
 	Range       *Range
 	Cond        Conditions
+	// PartNumber, when > 0, selects one part of a multipart object (part 1
+	// of any other object is all of it).
+	PartNumber int
 	// HeadOnly skips opening the object's bytes.
 	HeadOnly bool
 }
@@ -125,6 +128,13 @@ func (s *Service) GetObject(ctx context.Context, in GetInput) (*Reader, error) {
 			}
 			rd.Offset, rd.Length, rd.Partial = off, n, true
 		}
+		if in.PartNumber > 0 {
+			off, n, err := partRange(obj, in.PartNumber)
+			if err != nil {
+				return nil, fmt.Errorf("getting %s/%s: %w", in.Bucket, in.Key, err)
+			}
+			rd.Offset, rd.Length, rd.Partial = off, n, obj.PartsCount > 0
+		}
 		rd.Object.Inline = nil
 		if in.HeadOnly {
 			return rd, nil
@@ -141,6 +151,23 @@ func (s *Service) GetObject(ctx context.Context, in GetInput) (*Reader, error) {
 		return rd, nil
 	}
 	return nil, fmt.Errorf("getting %s/%s: %w", in.Bucket, in.Key, errBlobVanishedTooOften)
+}
+
+// partRange locates part n of obj.
+func partRange(obj meta.Object, n int) (off, length int64, err error) {
+	if obj.PartsCount == 0 {
+		if n != 1 {
+			return 0, 0, ErrInvalidPartNumber
+		}
+		return 0, obj.Size, nil
+	}
+	for _, seg := range obj.Segments {
+		if seg.PartNumber == n {
+			return off, seg.Size, nil
+		}
+		off += seg.Size
+	}
+	return 0, 0, ErrInvalidPartNumber
 }
 
 // open prepares rd's body. Every blob the range touches is opened before

@@ -307,3 +307,38 @@ func TestGetServesNewVersionWhenBlobReleasedDuringOpen(t *testing.T) {
 		t.Errorf("got %q, want the new version", got[:10])
 	}
 }
+
+func TestExpireUploadsFreesParts(t *testing.T) {
+	f := newFixture(t, 10)
+	ctx := context.Background()
+	old, err := f.svc.CreateUpload(ctx, object.CreateUploadInput{Bucket: "bkt", Key: "old"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= 2; n++ {
+		if _, err := f.svc.UploadPart(ctx, object.PartInput{Bucket: "bkt", Key: "old", UploadID: old.ID, Number: n, Size: 100, Body: bytes.NewReader(make([]byte, 100))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Store(int64(8 * 24 * time.Hour))
+	fresh, err := f.svc.CreateUpload(ctx, object.CreateUploadInput{Bucket: "bkt", Key: "fresh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.UploadPart(ctx, object.PartInput{Bucket: "bkt", Key: "fresh", UploadID: fresh.ID, Number: 1, Size: 5, Body: bytes.NewReader(make([]byte, 5))}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := f.svc.ExpireUploads(ctx, 7*24*time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("ExpireUploads = %d, %v; want 1", n, err)
+	}
+	if _, err := f.svc.Upload(ctx, "bkt", "old", old.ID); !errors.Is(err, object.ErrNoSuchUpload) {
+		t.Errorf("expired upload still there: %v", err)
+	}
+	if _, err := f.svc.Upload(ctx, "bkt", "fresh", fresh.ID); err != nil {
+		t.Errorf("fresh upload expired: %v", err)
+	}
+	if f.blobs.Len() != 1 {
+		t.Errorf("%d blobs left, want the fresh upload's one part", f.blobs.Len())
+	}
+}

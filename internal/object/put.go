@@ -131,13 +131,16 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (PutResult, error)
 
 	obj := meta.Object{Bucket: in.Bucket, Key: in.Key}
 	in.Attrs.apply(&obj)
-	if err := s.receive(ctx, in, &obj); err != nil {
+	if err := s.receive(ctx, in, &obj, s.inlineMax); err != nil {
 		return PutResult{}, fmt.Errorf("putting %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	obj.Modified = s.now().UTC()
 	replaced, err := s.meta.PutObject(ctx, obj, in.Cond)
 	if err != nil {
 		s.release(ctx, obj.BlobIDs())
+		if errors.Is(err, meta.ErrPreconditionFailed) && in.Cond.IfMatch != "" {
+			err = s.missingAsNoSuchKey(ctx, in.Bucket, in.Key, err)
+		}
 		return PutResult{}, fmt.Errorf("putting %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	if replaced != nil {
@@ -164,7 +167,7 @@ func newDigests(alg checksum.Algorithm) *digests {
 // receive reads the body into obj (Inline or one blob Segment) and fills
 // Size, ETag and Checksums after verifying every digest the client sent.
 // It returns with no blob left behind when it fails.
-func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object) error {
+func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object, inlineMax int64) error {
 	alg := DefaultChecksum
 	if in.Checksum != nil {
 		alg = in.Checksum.Algorithm
@@ -183,16 +186,16 @@ func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object) er
 
 	var w blob.Writer
 	var n int64
-	if in.Size < 0 || in.Size <= s.inlineMax {
+	if inlineMax >= 0 && (in.Size < 0 || in.Size <= inlineMax) {
 		// Read what could be inline; if the body ends within the threshold
 		// it never touches the blob store.
-		first := buf[:min(int64(len(buf)), max(s.inlineMax, 0)+1)]
+		first := buf[:min(int64(len(buf)), inlineMax+1)]
 		m, err := io.ReadFull(body, first)
 		n = int64(m)
 		switch {
 		case err == nil: // more than inlineMax: continue as a blob
 		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			if n <= s.inlineMax {
+			if n <= inlineMax {
 				if err := checkLength(in.Size, n, limit); err != nil {
 					return err
 				}

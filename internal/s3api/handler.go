@@ -211,10 +211,10 @@ func classify(rq *request) (operation, error) {
 // NotImplemented is better than treating them as a plain GET or PUT.
 var unimplementedBucket = []string{"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "encryption",
 	"object-lock", "notification", "replication", "website", "logging", "accelerate", "requestPayment",
-	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering", "uploads"}
+	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
-var unimplementedObject = []string{"acl", "tagging", "retention", "legal-hold", "attributes", "restore", "select",
-	"torrent", "uploads", "uploadId"}
+var unimplementedObject = []string{"acl", "tagging", "retention", "legal-hold", "restore", "select",
+	"torrent"}
 
 func classifyBucket(m string, has func(string) bool) (operation, error) {
 	switch m {
@@ -226,6 +226,8 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 			return operation{"s3:GetBucketVersioning", (*Handler).getBucketVersioning}, nil
 		case has("versions"):
 			return operation{"s3:ListBucketVersions", (*Handler).listObjectVersions}, nil
+		case has("uploads"):
+			return operation{"s3:ListBucketMultipartUploads", (*Handler).listMultipartUploads}, nil
 		case anyOf(has, unimplementedBucket):
 			return operation{}, errNotImplemented
 		case has("list-type"):
@@ -258,16 +260,38 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 	if anyOf(has, unimplementedObject) {
 		return operation{}, errNotImplemented
 	}
+	upload := has("uploadId")
 	switch m {
 	case http.MethodGet:
+		if upload {
+			return operation{"s3:ListMultipartUploadParts", (*Handler).listParts}, nil
+		}
+		if has("attributes") {
+			return operation{"s3:GetObjectAttributes", (*Handler).getObjectAttributes}, nil
+		}
 		return operation{"s3:GetObject", (*Handler).getObject}, nil
 	case http.MethodHead:
 		return operation{"s3:GetObject", (*Handler).headObject}, nil
 	case http.MethodPut:
+		if upload || has("partNumber") {
+			if !upload || !has("partNumber") {
+				return operation{}, errorf("InvalidRequest", http.StatusBadRequest, "UploadPart needs both partNumber and uploadId.")
+			}
+			return operation{"s3:PutObject", (*Handler).uploadPart}, nil
+		}
 		return operation{"s3:PutObject", (*Handler).putObject}, nil
 	case http.MethodDelete:
+		if upload {
+			return operation{"s3:AbortMultipartUpload", (*Handler).abortMultipartUpload}, nil
+		}
 		return operation{"s3:DeleteObject", (*Handler).deleteObject}, nil
 	case http.MethodPost:
+		switch {
+		case has("uploads"):
+			return operation{"s3:PutObject", (*Handler).createMultipartUpload}, nil
+		case upload:
+			return operation{"s3:PutObject", (*Handler).completeMultipartUpload}, nil
+		}
 		return operation{}, errNotImplemented
 	}
 	return operation{}, errMethodNotAllowed

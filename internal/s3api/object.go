@@ -8,12 +8,13 @@ import (
 	"strings"
 
 	"github.com/cofferstore/coffer/internal/object"
+	"github.com/cofferstore/coffer/internal/sigv4"
 )
 
 func (h *Handler) putObject(rq *request) error {
 	r := rq.r
 	if r.Header.Get("X-Amz-Copy-Source") != "" {
-		return errNotImplemented
+		return h.copyObject(rq)
 	}
 	if err := h.bucketFor(rq); err != nil {
 		return err
@@ -26,17 +27,11 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
-	size := r.ContentLength
-	if strings.HasPrefix(rq.auth.PayloadHash, "STREAMING-") {
-		v := r.Header.Get("X-Amz-Decoded-Content-Length")
-		if v == "" {
-			return errMissingLength
-		}
-		if size, err = strconv.ParseInt(v, 10, 64); err != nil || size < 0 {
-			return errorf("InvalidArgument", http.StatusBadRequest, "x-amz-decoded-content-length is not a valid length.")
-		}
+	cond, err := writeConditions(r.Header)
+	if err != nil {
+		return err
 	}
-	body, err := rq.auth.Body(r.Body)
+	body, size, err := h.requestBody(rq)
 	if err != nil {
 		return err
 	}
@@ -46,7 +41,7 @@ func (h *Handler) putObject(rq *request) error {
 	}
 	res, err := h.objects.PutObject(rq.ctx(), object.PutInput{
 		Bucket: rq.bucket, Key: rq.key, Body: body, Size: size,
-		Attrs: attrs, ContentMD5: md5sum, Checksum: sum,
+		Attrs: attrs, ContentMD5: md5sum, Checksum: sum, Cond: cond,
 	})
 	if err != nil {
 		return err
@@ -61,6 +56,28 @@ func (h *Handler) putObject(rq *request) error {
 	return rq.writeStatus(http.StatusOK)
 }
 
+// requestBody returns the verified body of a data-carrying request and
+// its decoded length (-1 when unknown).
+func (h *Handler) requestBody(rq *request) (*sigv4.Body, int64, error) {
+	r := rq.r
+	size := r.ContentLength
+	if strings.HasPrefix(rq.auth.PayloadHash, "STREAMING-") {
+		v := r.Header.Get("X-Amz-Decoded-Content-Length")
+		if v == "" {
+			return nil, 0, errMissingLength
+		}
+		var err error
+		if size, err = strconv.ParseInt(v, 10, 64); err != nil || size < 0 {
+			return nil, 0, errorf("InvalidArgument", http.StatusBadRequest, "x-amz-decoded-content-length is not a valid length.")
+		}
+	}
+	body, err := rq.auth.Body(r.Body)
+	if err != nil {
+		return nil, 0, err
+	}
+	return body, size, nil
+}
+
 // responseOverrides maps response-* query parameters to the header each
 // replaces in a GET response.
 var responseOverrides = [...][2]string{
@@ -71,8 +88,6 @@ var responseOverrides = [...][2]string{
 	{"response-content-disposition", "Content-Disposition"},
 	{"response-content-encoding", "Content-Encoding"},
 }
-
-var errInvalidPartNumber = errorf("InvalidPartNumber", http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable")
 
 // objectRequest reads what GET and HEAD share: range, conditions, part.
 func objectRequest(rq *request, headOnly bool) (object.GetInput, error) {
@@ -88,10 +103,7 @@ func objectRequest(rq *request, headOnly bool) (object.GetInput, error) {
 		if in.Range != nil {
 			return in, errorf("InvalidRequest", http.StatusBadRequest, "Cannot specify both Range header and partNumber query parameter")
 		}
-		// Objects written in one request are a single part.
-		if n != 1 {
-			return in, errInvalidPartNumber
-		}
+		in.PartNumber = n
 	}
 	return in, nil
 }
@@ -157,7 +169,7 @@ func (h *Handler) objectHeaders(rq *request, rd *object.Reader) int {
 		hdr["X-Amz-Meta-"+k] = []string{v}
 	}
 	if _, ok := rq.query["partNumber"]; ok {
-		hdr.Set("X-Amz-Mp-Parts-Count", "1")
+		hdr.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(max(o.PartsCount, 1)))
 	}
 	if !rd.Partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		for alg, v := range o.Checksums {

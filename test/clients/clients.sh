@@ -8,9 +8,8 @@
 #   COFFER_SECRET_KEY  root secret key
 #   WORK               a scratch directory this script may fill
 #
-# Every object stays below each client's multipart threshold (aws 8 MiB,
-# s3cmd 15 MiB, rclone 200 MiB) and nothing needs server-side copy: Coffer
-# does not implement multipart upload or CopyObject yet.
+# 20m.bin is above the multipart thresholds of the aws CLI (8 MiB) and
+# s3cmd (15 MiB), so both upload it in parts.
 set -euo pipefail
 
 : "${COFFER_ENDPOINT:?}" "${COFFER_ACCESS_KEY:?}" "${COFFER_SECRET_KEY:?}" "${WORK:?}"
@@ -53,6 +52,9 @@ make_data() {
 	head -c 1024 /dev/urandom >"$WORK/files/1k.bin"
 	head -c $((200 * 1024)) /dev/urandom >"$WORK/files/200k.bin"
 	head -c $((5 * 1024 * 1024)) /dev/urandom >"$WORK/files/5m.bin"
+	# Above the aws CLI's 8 MiB multipart threshold: a multipart upload of
+	# three 8 MiB parts and a ranged, parallel download.
+	head -c $((20 * 1024 * 1024 + 12345)) /dev/urandom >"$WORK/files/20m.bin"
 
 	local t="$WORK/tree"
 	mkdir -p "$t/a/b/c" "$t/with space/inner dir" "$t/unicodé/日本語" "$t/x"
@@ -96,7 +98,7 @@ run_aws() {
 	# none. The server must accept both.
 	local mode f
 	for mode in when_supported when_required; do
-		for f in empty.bin 1k.bin 200k.bin 5m.bin; do
+		for f in empty.bin 1k.bin 200k.bin 5m.bin 20m.bin; do
 			step "aws s3 cp up/down $f (checksum $mode)"
 			AWS_REQUEST_CHECKSUM_CALCULATION=$mode "${A[@]}" s3 cp --no-progress "$WORK/files/$f" "s3://$B/files/$mode/$f"
 			AWS_RESPONSE_CHECKSUM_VALIDATION=$mode "${A[@]}" s3 cp --no-progress "s3://$B/files/$mode/$f" "$D/$mode-$f"
@@ -229,7 +231,7 @@ EOF
 	"${S[@]}" ls | grep -q "s3://$B\$" || fail "bucket $B not in s3cmd ls"
 
 	local f
-	for f in empty.bin 1k.bin 200k.bin 5m.bin; do
+	for f in empty.bin 1k.bin 200k.bin 5m.bin 20m.bin; do
 		step "s3cmd put/get $f"
 		"${S[@]}" put "$WORK/files/$f" "s3://$B/files/$f"
 		"${S[@]}" get "s3://$B/files/$f" "$D/$f"

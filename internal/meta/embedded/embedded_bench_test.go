@@ -158,3 +158,44 @@ func BenchmarkListPage1000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPutPart: durable PutPart calls from 16 writers (8 per core on 2
+// cores), one op = one part record:
+//   - one-upload: every writer adds parts to the same upload, as a client
+//     uploading one large object with parallel parts does;
+//   - many-uploads: writers spread over 64 uploads.
+//
+// Part numbers wrap at 10,000, so long runs also replace parts.
+func BenchmarkPutPart(b *testing.B) {
+	for _, bc := range []struct {
+		name    string
+		uploads int
+	}{{"one-upload", 1}, {"many-uploads", 64}} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := benchStore(b)
+			ctx := context.Background()
+			for i := range bc.uploads {
+				u := meta.Upload{ID: fmt.Sprintf("upload-%03d", i), Initiated: time.Now(), Owner: "o",
+					Object: meta.Object{Bucket: "bench", Key: fmt.Sprintf("big/%03d", i), ContentType: "application/octet-stream"}}
+				if err := s.CreateUpload(ctx, u); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var n atomic.Int64
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					i := int(n.Add(1))
+					u := i % bc.uploads
+					p := meta.Part{Number: (i/bc.uploads)%10000 + 1, Size: 16 << 20, ETag: "0123456789abcdef0123456789abcdef",
+						Checksum: "AAAAAA==", Modified: time.Now(), BlobID: fmt.Sprintf("blob-%012d", i)}
+					if _, err := s.PutPart(ctx, "bench", fmt.Sprintf("big/%03d", u), fmt.Sprintf("upload-%03d", u), p); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		})
+	}
+}

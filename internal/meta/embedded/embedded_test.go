@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/metatest"
@@ -72,6 +73,14 @@ func TestAfterClose(t *testing.T) {
 	_, checks["DeleteObject"] = s.DeleteObject(ctx, "b", "k", nil)
 	_, checks["ListObjects"] = s.ListObjects(ctx, "b", meta.ListOptions{})
 	_, checks["BlobInUse"] = s.BlobInUse(ctx, "x")
+	checks["CreateUpload"] = s.CreateUpload(ctx, meta.Upload{ID: "u", Object: meta.Object{Bucket: "b", Key: "k"}})
+	_, checks["GetUpload"] = s.GetUpload(ctx, "b", "k", "u")
+	_, checks["PutPart"] = s.PutPart(ctx, "b", "k", "u", meta.Part{Number: 1})
+	_, _, checks["ListParts"] = s.ListParts(ctx, "b", "k", "u", 0, 0)
+	_, checks["ListUploads"] = s.ListUploads(ctx, "b", meta.UploadListOptions{})
+	_, _, checks["CompleteUpload"] = s.CompleteUpload(ctx, "b", "k", "u", meta.Object{Bucket: "b", Key: "k"}, nil)
+	_, checks["AbortUpload"] = s.AbortUpload(ctx, "b", "k", "u")
+	_, checks["UploadsInitiatedBefore"] = s.UploadsInitiatedBefore(ctx, time.Now(), 0)
 	for name, err := range checks {
 		if !errors.Is(err, meta.ErrUnavailable) {
 			t.Errorf("%s after Close: err = %v, want ErrUnavailable", name, err)
@@ -101,6 +110,45 @@ func TestInvalidArguments(t *testing.T) {
 	}
 	if _, err := s.GetObject(ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("refused put left a record: %v", err)
+	}
+
+	es := s.(*Store)
+	up := meta.Upload{ID: "u", Object: meta.Object{Bucket: "b", Key: "k"}}
+	if err := es.CreateUpload(ctx, meta.Upload{Object: up.Object}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CreateUpload(empty id) err = %v, want ErrInvalid", err)
+	}
+	if err := es.CreateUpload(ctx, meta.Upload{ID: "u", Object: meta.Object{Bucket: "b\x00", Key: "k"}}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CreateUpload(bucket with NUL) err = %v, want ErrInvalid", err)
+	}
+	if err := es.CreateUpload(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := es.PutPart(ctx, "b", "k", "u", meta.Part{Number: 1, BlobID: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := es.CreateUpload(ctx, up); !errors.Is(err, ErrInvalid) {
+		t.Errorf("CreateUpload(id in use) err = %v, want ErrInvalid", err)
+	}
+	for _, p := range []meta.Part{{Number: 0}, {Number: -1}, {Number: 10001}, {Number: 1 << 16}, {Number: 2, Size: -1}} {
+		if _, err := es.PutPart(ctx, "b", "k", "u", p); !errors.Is(err, ErrInvalid) {
+			t.Errorf("PutPart(%+v) err = %v, want ErrInvalid", p, err)
+		}
+	}
+	for _, o := range []meta.Object{{Bucket: "b", Key: "other"}, {Bucket: "c", Key: "k"}, both, neg} {
+		if _, _, err := es.CompleteUpload(ctx, "b", "k", "u", o, nil); !errors.Is(err, ErrInvalid) {
+			t.Errorf("CompleteUpload(object %q/%q) err = %v, want ErrInvalid", o.Bucket, o.Key, err)
+		}
+	}
+	parts, _, err := es.ListParts(ctx, "b", "k", "u", 0, 0)
+	if err != nil || len(parts) != 1 || parts[0].BlobID != "first" {
+		t.Errorf("refused calls changed the upload: parts %+v, %v", parts, err)
+	}
+	// A part put again with the same blob has nothing to release.
+	if rep, err := es.PutPart(ctx, "b", "k", "u", meta.Part{Number: 1, BlobID: "first", ETag: "again"}); err != nil || rep != nil {
+		t.Errorf("PutPart(same blob) = %+v, %v; want nil, nil", rep, err)
+	}
+	if used, err := es.BlobInUse(ctx, "first"); err != nil || !used {
+		t.Errorf("BlobInUse(re-put part blob) = %v, %v", used, err)
 	}
 }
 

@@ -1,6 +1,11 @@
 package embedded
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+	"strings"
+	"time"
+)
 
 // Key spaces. Each kind of entry lives under its own first byte so that a
 // range scan of one kind never meets another: listing reads only object
@@ -11,6 +16,21 @@ const (
 	nsObject  byte = 'O' // nsObject + bucket + 0x00 + key -> object record
 	nsInline  byte = 'I' // nsInline + bucket + 0x00 + key -> inline bytes
 	nsBlobRef byte = 'R' // nsBlobRef + uvarint(len(id)) + id + bucket + 0x00 + key -> empty
+	//                      nsBlobRef + uvarint(len(id)) + id + 0x00 + partKey[1:] -> empty (a part's blob)
+	nsUpload     byte = 'U' // nsUpload + bucket + 0x00 + esc(key) + escEnd + uploadID -> upload record
+	nsPart       byte = 'P' // nsPart + lp(bucket) + lp(key) + lp(uploadID) + be16(number) -> part record
+	nsUploadTime byte = 'T' // nsUploadTime + be64(sec^1<<63) + be32(nsec) + lp(bucket) + lp(key) + uploadID -> empty
+)
+
+// Upload keys must sort by (key, upload ID) while the key is followed by
+// more bytes, and keys may contain NUL. So a key is escaped: NUL becomes
+// 0x00 0xff and the key ends with 0x00 0x01. Escaping maps each byte on its
+// own and the code is prefix-free, so esc(p) is a prefix of esc(k) exactly
+// when p is a prefix of k, and (key, id) pairs sort as their encodings do:
+// the terminator sorts below any continuation of the key.
+const (
+	escNul = 0xff
+	escEnd = 0x01
 )
 
 // sep ends the bucket name inside object, inline and blob-reference keys.
@@ -64,6 +84,144 @@ func blobRefKey(id, bucket, key string) []byte {
 	k = append(k, bucket...)
 	k = append(k, sep)
 	return append(k, key...)
+}
+
+// appendEscaped appends the escaped form of s, without terminator.
+func appendEscaped(b []byte, s string) []byte {
+	if strings.IndexByte(s, 0) < 0 {
+		return append(b, s...)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 {
+			b = append(b, 0, escNul)
+		} else {
+			b = append(b, s[i])
+		}
+	}
+	return b
+}
+
+// splitEscaped undoes appendEscaped on p, which must hold a terminated
+// escaped string; it returns the string and the bytes after the
+// terminator, or ok false when p is malformed.
+func splitEscaped(p []byte) (s string, rest []byte, ok bool) {
+	i := bytes.IndexByte(p, 0)
+	if i >= 0 && i+1 < len(p) && p[i+1] == escEnd {
+		return string(p[:i]), p[i+2:], true // the common case: no NUL in s
+	}
+	out := make([]byte, 0, len(p))
+	for i := 0; i < len(p); i++ {
+		if p[i] != 0 {
+			out = append(out, p[i])
+			continue
+		}
+		if i+1 == len(p) {
+			return "", nil, false
+		}
+		switch p[i+1] {
+		case escNul:
+			out = append(out, 0)
+			i++
+		case escEnd:
+			return string(out), p[i+2:], true
+		default:
+			return "", nil, false
+		}
+	}
+	return "", nil, false
+}
+
+// uploadPrefix is the common prefix of every upload record of a bucket.
+func uploadPrefix(bucket string) []byte {
+	k := make([]byte, 0, 2+len(bucket)+64)
+	k = append(k, nsUpload)
+	k = append(k, bucket...)
+	return append(k, sep)
+}
+
+func uploadKey(bucket, key, id string) []byte {
+	k := make([]byte, 0, 4+len(bucket)+len(key)+len(id))
+	k = append(k, nsUpload)
+	k = append(k, bucket...)
+	k = append(k, sep)
+	k = appendEscaped(k, key)
+	k = append(k, 0, escEnd)
+	return append(k, id...)
+}
+
+// appendLP appends s preceded by its length, so that any bytes may follow.
+func appendLP(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// cutLP undoes appendLP.
+func cutLP(p []byte) (string, []byte, bool) {
+	l, n := binary.Uvarint(p)
+	if n <= 0 || l > uint64(len(p)-n) {
+		return "", nil, false
+	}
+	return string(p[n : n+int(l)]), p[n+int(l):], true
+}
+
+// bucketPartsPrefix is the common prefix of the parts of every upload of a
+// bucket. Part keys carry bucket and key as well as the upload ID so that
+// an ID reused under another key, which the caller should never do, still
+// cannot mix two uploads' parts.
+func bucketPartsPrefix(bucket string) []byte {
+	k := make([]byte, 0, 1+binary.MaxVarintLen64+len(bucket))
+	return appendLP(append(k, nsPart), bucket)
+}
+
+// partPrefix is the common prefix of the parts of one upload.
+func partPrefix(bucket, key, id string) []byte {
+	k := make([]byte, 0, 1+3*binary.MaxVarintLen64+len(bucket)+len(key)+len(id)+2)
+	k = appendLP(append(k, nsPart), bucket)
+	k = appendLP(k, key)
+	return appendLP(k, id)
+}
+
+func partKey(bucket, key, id string, number int) []byte {
+	return binary.BigEndian.AppendUint16(partPrefix(bucket, key, id), uint16(number))
+}
+
+// partRefKey is the blob reference held by the part stored at partKey.
+// Object references continue the blob's prefix with a bucket name, which is
+// never empty and never holds NUL, so a NUL here cannot meet one of them.
+func partRefKey(blobID string, partKey []byte) []byte {
+	k := blobRefPrefix(blobID)
+	k = append(k, sep)
+	return append(k, partKey[1:]...)
+}
+
+// appendTimeKey encodes t so that byte order is time order over the whole
+// range of time.Time (flipping the sign bit orders negative seconds first).
+func appendTimeKey(b []byte, t time.Time) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix())^1<<63)
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+// uploadTimeKey indexes an upload by initiation time for
+// UploadsInitiatedBefore.
+func uploadTimeKey(t time.Time, bucket, key, id string) []byte {
+	k := make([]byte, 0, 13+2*binary.MaxVarintLen64+len(bucket)+len(key)+len(id))
+	k = appendTimeKey(append(k, nsUploadTime), t)
+	k = appendLP(k, bucket)
+	k = appendLP(k, key)
+	return append(k, id...)
+}
+
+// splitUploadTimeKey returns the bucket, key and ID an index entry names.
+func splitUploadTimeKey(k []byte) (bucket, key, id string, ok bool) {
+	if len(k) < 13 || k[0] != nsUploadTime {
+		return "", "", "", false
+	}
+	bucket, rest, ok := cutLP(k[13:])
+	if !ok {
+		return "", "", "", false
+	}
+	key, rest, ok = cutLP(rest)
+	return bucket, key, string(rest), ok
 }
 
 // prefixSuccessor returns the smallest key greater than every key that starts

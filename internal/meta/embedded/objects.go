@@ -254,7 +254,8 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, cond *meta
 	return *old, nil
 }
 
-// BlobInUse implements meta.Objects: one seek into the reference index.
+// BlobInUse implements meta.Objects: one seek into the reference index,
+// which holds the blobs of object records and of parts alike.
 func (s *Store) BlobInUse(ctx context.Context, blobID string) (bool, error) {
 	if err := s.enter(ctx); err != nil {
 		return false, fmt.Errorf("checking blob %q: %w", blobID, err)

@@ -39,6 +39,15 @@ const (
 	fStorageClass       = 12
 	fInline             = 13 // present (empty payload) when Inline is non-nil
 	fSegment            = 14 // repeated: uvarint(size) blobID
+	fChecksumType       = 15
+	fUploadID           = 16
+	fPartsCount         = 17 // varint
+	// fSegmentPart carries a segment's part fields: repeated,
+	// uvarint(segment index) varint(part number) uvarint(len(etag)) etag
+	// checksum. It refers to an fSegment by position instead of extending
+	// fSegment's payload so that a release that knows only fSegment still
+	// reads every segment's blob and size right.
+	fSegmentPart = 18
 )
 
 // Bucket record fields.
@@ -46,6 +55,24 @@ const (
 	fOwner   = 1
 	fRegion  = 2
 	fCreated = 3
+)
+
+// Upload record fields. Bucket, key and ID are in the record's key.
+const (
+	fUploadInitiated         = 1
+	fUploadOwner             = 2
+	fUploadObject            = 3 // a whole object record: the template
+	fUploadChecksumAlgorithm = 4
+	fUploadChecksumType      = 5
+)
+
+// Part record fields. The number is in the record's key.
+const (
+	fPartSize     = 1 // varint
+	fPartETag     = 2
+	fPartModified = 3
+	fPartChecksum = 4
+	fPartBlob     = 5
 )
 
 func appendField(b []byte, tag uint64, payload []byte) []byte {
@@ -93,7 +120,7 @@ func appendPair(b []byte, tag uint64, k, v string) []byte {
 func encodeObject(o *meta.Object) []byte {
 	n := 32 + len(o.ETag) + len(o.ContentType) + len(o.ContentEncoding) +
 		len(o.ContentDisposition) + len(o.ContentLanguage) + len(o.CacheControl) +
-		len(o.Expires) + len(o.StorageClass)
+		len(o.Expires) + len(o.StorageClass) + len(o.ChecksumType) + len(o.UploadID)
 	for k, v := range o.UserMeta {
 		n += 8 + len(k) + len(v)
 	}
@@ -102,6 +129,9 @@ func encodeObject(o *meta.Object) []byte {
 	}
 	for _, s := range o.Segments {
 		n += 16 + len(s.BlobID)
+		if s.PartNumber != 0 || s.ETag != "" || s.Checksum != "" {
+			n += 24 + len(s.ETag) + len(s.Checksum)
+		}
 	}
 	b := make([]byte, 0, n)
 	b = append(b, recordVersion)
@@ -134,7 +164,28 @@ func encodeObject(o *meta.Object) []byte {
 		b = binary.AppendUvarint(b, size)
 		b = append(b, s.BlobID...)
 	}
+	b = appendString(b, fChecksumType, o.ChecksumType)
+	b = appendString(b, fUploadID, o.UploadID)
+	if o.PartsCount != 0 {
+		b = appendVarint(b, fPartsCount, int64(o.PartsCount))
+	}
+	for i, s := range o.Segments {
+		if s.PartNumber == 0 && s.ETag == "" && s.Checksum == "" {
+			continue
+		}
+		var buf [128]byte // enough for an MD5 ETag and any checksum
+		p := binary.AppendUvarint(buf[:0], uint64(i))
+		p = binary.AppendVarint(p, int64(s.PartNumber))
+		p = binary.AppendUvarint(p, uint64(len(s.ETag)))
+		p = append(append(p, s.ETag...), s.Checksum...)
+		b = appendField(b, fSegmentPart, p)
+	}
 	return b
+}
+
+func appendVarint(b []byte, tag uint64, v int64) []byte {
+	var buf [binary.MaxVarintLen64]byte
+	return appendField(b, tag, binary.AppendVarint(buf[:0], v))
 }
 
 // fields walks the fields of a record, calling fn for each.
@@ -244,10 +295,45 @@ func decodeObject(rec []byte, o *meta.Object) (hasInline bool, err error) {
 				return fmt.Errorf("segment: %w", errCorrupt)
 			}
 			o.Segments = append(o.Segments, meta.Segment{BlobID: string(p[n:]), Size: int64(size)})
+		case fChecksumType:
+			o.ChecksumType = string(p)
+		case fUploadID:
+			o.UploadID = string(p)
+		case fPartsCount:
+			var v int64
+			v, err = decodeVarint(p)
+			o.PartsCount = int(v)
+		case fSegmentPart:
+			err = decodeSegmentPart(p, o.Segments)
 		}
 		return err
 	})
 	return hasInline, err
+}
+
+// decodeSegmentPart applies an fSegmentPart payload to the segment it names,
+// which an earlier fSegment field must have decoded.
+func decodeSegmentPart(p []byte, segs []meta.Segment) error {
+	i, n := binary.Uvarint(p)
+	if n <= 0 || i >= uint64(len(segs)) {
+		return fmt.Errorf("segment part fields: %w", errCorrupt)
+	}
+	p = p[n:]
+	num, n := binary.Varint(p)
+	if n <= 0 {
+		return fmt.Errorf("segment part number: %w", errCorrupt)
+	}
+	p = p[n:]
+	l, n := binary.Uvarint(p)
+	if n <= 0 || l > uint64(len(p)-n) {
+		return fmt.Errorf("segment part etag: %w", errCorrupt)
+	}
+	p = p[n:]
+	sg := &segs[i]
+	sg.PartNumber = int(num)
+	sg.ETag = string(p[:l])
+	sg.Checksum = string(p[l:])
+	return nil
 }
 
 func encodeBucket(b *meta.Bucket) []byte {
@@ -269,6 +355,70 @@ func decodeBucket(rec []byte, b *meta.Bucket) error {
 			b.Region = string(p)
 		case fCreated:
 			b.Created, err = decodeTime(p)
+		}
+		return err
+	})
+}
+
+func encodeUpload(u *meta.Upload) []byte {
+	obj := encodeObject(&u.Object)
+	out := make([]byte, 0, 32+len(u.Owner)+len(obj)+len(u.ChecksumAlgorithm)+len(u.ChecksumType))
+	out = append(out, recordVersion)
+	out = appendTime(out, fUploadInitiated, u.Initiated)
+	out = appendString(out, fUploadOwner, u.Owner)
+	out = appendField(out, fUploadObject, obj)
+	out = appendString(out, fUploadChecksumAlgorithm, u.ChecksumAlgorithm)
+	return appendString(out, fUploadChecksumType, u.ChecksumType)
+}
+
+// decodeUpload decodes a record into u, leaving ID and the template's
+// Bucket and Key alone.
+func decodeUpload(rec []byte, u *meta.Upload) error {
+	return fields(rec, func(tag uint64, p []byte) error {
+		var err error
+		switch tag {
+		case fUploadInitiated:
+			u.Initiated, err = decodeTime(p)
+		case fUploadOwner:
+			u.Owner = string(p)
+		case fUploadObject:
+			_, err = decodeObject(p, &u.Object)
+		case fUploadChecksumAlgorithm:
+			u.ChecksumAlgorithm = string(p)
+		case fUploadChecksumType:
+			u.ChecksumType = string(p)
+		}
+		return err
+	})
+}
+
+func encodePart(p *meta.Part) []byte {
+	out := make([]byte, 0, 40+len(p.ETag)+len(p.Checksum)+len(p.BlobID))
+	out = append(out, recordVersion)
+	if p.Size != 0 {
+		out = appendVarint(out, fPartSize, p.Size)
+	}
+	out = appendString(out, fPartETag, p.ETag)
+	out = appendTime(out, fPartModified, p.Modified)
+	out = appendString(out, fPartChecksum, p.Checksum)
+	return appendString(out, fPartBlob, p.BlobID)
+}
+
+// decodePart decodes a record into p, leaving Number alone.
+func decodePart(rec []byte, p *meta.Part) error {
+	return fields(rec, func(tag uint64, b []byte) error {
+		var err error
+		switch tag {
+		case fPartSize:
+			p.Size, err = decodeVarint(b)
+		case fPartETag:
+			p.ETag = string(b)
+		case fPartModified:
+			p.Modified, err = decodeTime(b)
+		case fPartChecksum:
+			p.Checksum = string(b)
+		case fPartBlob:
+			p.BlobID = string(b)
 		}
 		return err
 	})

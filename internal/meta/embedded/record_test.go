@@ -22,8 +22,25 @@ func sampleRecord() meta.Object {
 		UserMeta:     map[string]string{"a": "1", "": "empty name", "nul\x00": "v\x00"},
 		Checksums:    map[string]string{"CRC32C": "abcd"},
 		StorageClass: "STANDARD",
-		Segments:     []meta.Segment{{BlobID: "b1", Size: 1 << 40}, {BlobID: "", Size: 0}},
+		Segments: []meta.Segment{{BlobID: "b1", Size: 1 << 40}, {BlobID: "", Size: 0},
+			{BlobID: "p3", Size: 5 << 20, PartNumber: 3, ETag: "ffeeddccbbaa99887766554433221100", Checksum: "AAAAAA=="},
+			{BlobID: "p4", Size: 1, PartNumber: 10000}},
+		ChecksumType: "COMPOSITE", UploadID: "upload-\x00-id", PartsCount: 4,
 	}
+}
+
+func sampleUpload() meta.Upload {
+	o := sampleRecord()
+	o.Size, o.ETag, o.Segments, o.PartsCount, o.UploadID = 0, "", nil, 0, ""
+	return meta.Upload{
+		Initiated: time.Date(2025, 6, 7, 8, 9, 10, 11, time.UTC), Owner: "alice",
+		Object: o, ChecksumAlgorithm: "CRC64NVME", ChecksumType: "FULL_OBJECT",
+	}
+}
+
+func samplePart() meta.Part {
+	return meta.Part{Size: 5 << 20, ETag: "00112233445566778899aabbccddeeff", Checksum: "AAAAAAAAAAA=",
+		Modified: time.Date(2025, 6, 7, 8, 9, 11, 0, time.UTC), BlobID: "blob/part\x00"}
 }
 
 func TestRecordRoundTrip(t *testing.T) {
@@ -50,6 +67,25 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Errorf("%s: round trip = %+v, want %+v", name, got, o)
 		}
 	}
+	// A segment with only part fields, one of several: the index must
+	// point at the right one.
+	mid := meta.Object{Segments: []meta.Segment{{BlobID: "a"}, {BlobID: "b", Checksum: "c"}, {BlobID: "d"}}}
+	var gotMid meta.Object
+	if _, err := decodeObject(encodeObject(&mid), &gotMid); err != nil || !reflect.DeepEqual(gotMid, mid) {
+		t.Errorf("partial part fields round trip = %+v, %v; want %+v", gotMid, err, mid)
+	}
+	for name, u := range map[string]meta.Upload{"full": sampleUpload(), "empty": {}} {
+		var got meta.Upload
+		if err := decodeUpload(encodeUpload(&u), &got); err != nil || !reflect.DeepEqual(got, u) {
+			t.Errorf("upload %s round trip = %+v, %v; want %+v", name, got, err, u)
+		}
+	}
+	for name, p := range map[string]meta.Part{"full": samplePart(), "empty": {}, "negative": {Size: -1}} {
+		var got meta.Part
+		if err := decodePart(encodePart(&p), &got); err != nil || got != p {
+			t.Errorf("part %s round trip = %+v, %v; want %+v", name, got, err, p)
+		}
+	}
 	b := meta.Bucket{Owner: "o", Region: "r", Created: time.Date(2030, 1, 1, 0, 0, 0, 1, time.UTC)}
 	var gotB meta.Bucket
 	if err := decodeBucket(encodeBucket(&b), &gotB); err != nil || gotB != b {
@@ -71,6 +107,42 @@ func TestRecordSkipsUnknownFields(t *testing.T) {
 	if !reflect.DeepEqual(got, o) {
 		t.Errorf("decoded %+v, want %+v", got, o)
 	}
+	u := sampleUpload()
+	var gotU meta.Upload
+	if err := decodeUpload(appendField(encodeUpload(&u), 77, []byte("x")), &gotU); err != nil || !reflect.DeepEqual(gotU, u) {
+		t.Errorf("upload with unknown field = %+v, %v; want %+v", gotU, err, u)
+	}
+	p := samplePart()
+	var gotP meta.Part
+	if err := decodePart(appendField(encodePart(&p), 77, []byte("x")), &gotP); err != nil || gotP != p {
+		t.Errorf("part with unknown field = %+v, %v; want %+v", gotP, err, p)
+	}
+}
+
+// TestRecordOlderReader: a reader that knows only the first release's
+// fields (here: decoding with the part fields skipped) still reads every
+// segment's blob and size from a multipart object's record.
+func TestRecordOlderReader(t *testing.T) {
+	o := sampleRecord()
+	var old []meta.Segment
+	err := fields(encodeObject(&o), func(tag uint64, p []byte) error {
+		if tag == fSegment {
+			size, n := binary.Uvarint(p)
+			old = append(old, meta.Segment{BlobID: string(p[n:]), Size: int64(size)})
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(old) != len(o.Segments) {
+		t.Fatalf("old reader saw %d segments, want %d", len(old), len(o.Segments))
+	}
+	for i, sg := range o.Segments {
+		if old[i].BlobID != sg.BlobID || old[i].Size != sg.Size {
+			t.Errorf("old reader segment %d = %+v, want blob %q size %d", i, old[i], sg.BlobID, sg.Size)
+		}
+	}
 }
 
 func TestRecordCorrupt(t *testing.T) {
@@ -88,10 +160,39 @@ func TestRecordCorrupt(t *testing.T) {
 		"badNanos":     binary.AppendUvarint([]byte{recordVersion, fModified, 6, 0}, 1e9),
 		"badPair":      {recordVersion, fUserMeta, 1, 5},
 		"badSegment":   {recordVersion, fSegment, 0},
+		// Part fields for a segment that does not exist (yet).
+		"partIndex":     {recordVersion, fSegment, 1, 0, fSegmentPart, 3, 1, 2, 0},
+		"partBeforeSeg": {recordVersion, fSegmentPart, 3, 0, 2, 0, fSegment, 1, 0},
+		"partNumber":    {recordVersion, fSegment, 1, 0, fSegmentPart, 2, 0, 0x80},
+		"partETag":      {recordVersion, fSegment, 1, 0, fSegmentPart, 3, 0, 2, 5},
+		"partsCount":    {recordVersion, fPartsCount, 1, 0x80},
 	} {
 		var got meta.Object
 		if _, err := decodeObject(rec, &got); !errors.Is(err, errCorrupt) {
 			t.Errorf("%s: err = %v, want errCorrupt", name, err)
+		}
+	}
+	for name, rec := range map[string][]byte{
+		"empty":     nil,
+		"version":   {0},
+		"initiated": {recordVersion, fUploadInitiated, 1, 0x80},
+		"object":    {recordVersion, fUploadObject, 1, recordVersion + 1},
+		"objField":  {recordVersion, fUploadObject, 3, recordVersion, fSize, 5},
+	} {
+		var u meta.Upload
+		if err := decodeUpload(rec, &u); !errors.Is(err, errCorrupt) {
+			t.Errorf("upload %s: err = %v, want errCorrupt", name, err)
+		}
+	}
+	for name, rec := range map[string][]byte{
+		"empty":    nil,
+		"size":     {recordVersion, fPartSize, 2, 1, 1},
+		"modified": {recordVersion, fPartModified, 0},
+		"length":   {recordVersion, fPartBlob, 9, 'x'},
+	} {
+		var p meta.Part
+		if err := decodePart(rec, &p); !errors.Is(err, errCorrupt) {
+			t.Errorf("part %s: err = %v, want errCorrupt", name, err)
 		}
 	}
 }
@@ -105,8 +206,13 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Add([]byte{recordVersion, fUserMeta, 3, 1, 'k', 'v'})
 	f.Add([]byte{recordVersion, fSegment, 2, 0x80, 1})
 	f.Add([]byte{recordVersion, 99, 0})
+	f.Add([]byte{recordVersion, fSegment, 1, 0, fSegmentPart, 4, 0, 2, 1, 'e'})
 	b := meta.Bucket{Owner: "o", Created: time.Unix(1, 2)}
 	f.Add(encodeBucket(&b))
+	u := sampleUpload()
+	f.Add(encodeUpload(&u))
+	p := samplePart()
+	f.Add(encodePart(&p))
 	f.Fuzz(func(t *testing.T, rec []byte) {
 		var got meta.Object
 		hasInline, err := decodeObject(rec, &got)
@@ -131,6 +237,25 @@ func FuzzDecodeObject(f *testing.F) {
 				t.Fatalf("bucket re-encode: %+v -> %+v, %v", bk, again, err)
 			}
 		}
+		var up meta.Upload
+		if err := decodeUpload(rec, &up); err == nil {
+			var again meta.Upload
+			if err := decodeUpload(encodeUpload(&up), &again); err != nil {
+				t.Fatalf("re-decoding an encoded upload: %v", err)
+			}
+			if !again.Initiated.Equal(up.Initiated) || again.Owner != up.Owner ||
+				again.ChecksumAlgorithm != up.ChecksumAlgorithm || again.ChecksumType != up.ChecksumType ||
+				!sameObject(again.Object, up.Object) {
+				t.Fatalf("upload re-encode: %+v -> %+v", up, again)
+			}
+		}
+		var pt meta.Part
+		if err := decodePart(rec, &pt); err == nil {
+			var again meta.Part
+			if err := decodePart(encodePart(&pt), &again); err != nil || again != pt {
+				t.Fatalf("part re-encode: %+v -> %+v, %v", pt, again, err)
+			}
+		}
 	})
 }
 
@@ -140,5 +265,6 @@ func sameObject(a, b meta.Object) bool {
 		a.ContentDisposition == b.ContentDisposition && a.ContentLanguage == b.ContentLanguage &&
 		a.CacheControl == b.CacheControl && a.Expires == b.Expires && a.StorageClass == b.StorageClass &&
 		maps.Equal(a.UserMeta, b.UserMeta) && maps.Equal(a.Checksums, b.Checksums) &&
+		a.ChecksumType == b.ChecksumType && a.UploadID == b.UploadID && a.PartsCount == b.PartsCount &&
 		slices.Equal(a.Segments, b.Segments)
 }

@@ -17,6 +17,17 @@
 // its read and commit. Bucket existence is guarded by striped RWMutexes:
 // PutObject holds the read side, CreateBucket and DeleteBucket the write
 // side, so no object is ever committed into a bucket being deleted.
+//
+// Multipart state (uploads.go) adds striped RWMutexes chosen by upload ID
+// and striped mutexes chosen by (upload ID, part number). Every write of an
+// upload holds the bucket's read lock across its read and commit.
+// CreateUpload, CompleteUpload and AbortUpload hold the upload's write side;
+// PutPart holds its read side, so that parts of one upload, which clients
+// send in parallel, share an fsync instead of queueing for one each, plus
+// the part number's mutex, so that it reads the part it replaces as of its
+// commit. CompleteUpload also holds the (bucket, key) mutex. Locks are always
+// taken in the order bucket lock, key mutex, upload lock, part mutex, each at
+// most once, so no two operations can wait on each other in a cycle.
 package embedded
 
 import (
@@ -74,6 +85,8 @@ type Store struct {
 
 	seed        maphash.Seed
 	keyLocks    [keyStripes]sync.Mutex
+	uploadLocks [keyStripes]sync.RWMutex
+	partLocks   [keyStripes]sync.Mutex
 	bucketLocks [bucketStripes]sync.RWMutex
 }
 
@@ -186,6 +199,20 @@ func (s *Store) keyLock(bucket, key string) *sync.Mutex {
 	h.WriteByte(sep)
 	h.WriteString(key)
 	return &s.keyLocks[h.Sum64()%keyStripes]
+}
+
+func (s *Store) uploadLock(id string) *sync.RWMutex {
+	return &s.uploadLocks[maphash.String(s.seed, id)%keyStripes]
+}
+
+func (s *Store) partLock(id string, number int) *sync.Mutex {
+	var h maphash.Hash
+	h.SetSeed(s.seed)
+	h.WriteString(id)
+	h.WriteByte(sep)
+	h.WriteByte(byte(number >> 8))
+	h.WriteByte(byte(number))
+	return &s.partLocks[h.Sum64()%keyStripes]
 }
 
 func (s *Store) bucketLock(bucket string) *sync.RWMutex {
@@ -312,7 +339,9 @@ func (s *Store) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 }
 
 // DeleteBucket implements meta.Buckets. It holds the bucket's write lock, so
-// no PutObject into it is between its existence check and its commit.
+// no PutObject or upload write into it is between its existence check and its
+// commit. The bucket's uploads, their parts and the parts' blob references go
+// in the same batch as the bucket record; the part blobs become orphans.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if err := s.enter(ctx); err != nil {
 		return fmt.Errorf("deleting bucket: %w", err)
@@ -339,7 +368,15 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if nonEmpty {
 		return fmt.Errorf("deleting bucket %q: %w", name, meta.ErrBucketNotEmpty)
 	}
-	if err := s.db.Delete(k, pebble.Sync); err != nil {
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	if err := batch.Delete(k, nil); err != nil {
+		return fmt.Errorf("deleting bucket %q: %w", name, err)
+	}
+	if err := s.dropUploads(batch, name); err != nil {
+		return fmt.Errorf("deleting bucket %q: %w", name, err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}
 	return nil

@@ -62,13 +62,26 @@ func Run(t *testing.T, open Opener) {
 		{"ListByteOrder", h.testListByteOrder},
 		{"ListDefaultLimit", h.testListDefaultLimit},
 		{"ListReference", h.testListReference},
+		{"UploadCreateGet", h.testUploadCreateGet},
+		{"UploadParts", h.testUploadParts},
+		{"UploadAbort", h.testUploadAbort},
+		{"UploadComplete", h.testUploadComplete},
+		{"UploadListBasic", h.testUploadListBasic},
+		{"UploadListReference", h.testUploadListReference},
+		{"UploadRacePutPartComplete", h.testUploadRacePutPartComplete},
+		{"UploadRacePutPartSameNumber", h.testUploadRacePutPartSameNumber},
+		{"UploadRaceComplete", h.testUploadRaceComplete},
+		{"UploadDeleteBucket", h.testUploadDeleteBucket},
+		{"UploadRaceDeleteBucket", h.testUploadRaceDeleteBucket},
+		{"UploadsInitiatedBefore", h.testUploadsInitiatedBefore},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
 }
 
 // RunReopen checks that everything written survives Close and reopening:
-// buckets, records of every shape, deletions and the blob reference index.
+// buckets, records of every shape, deletions, the blob reference index and
+// multipart state.
 func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	ctx := context.Background()
 	s := open(t)
@@ -95,6 +108,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	if _, err := s.DeleteObject(ctx, "keep", "deleted", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
+	checkUploads := writeUploadsForReopen(t, s)
 	if err := s.DeleteBucket(ctx, "gone"); err != nil {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
@@ -134,12 +148,13 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	if err != nil {
 		t.Fatalf("ListObjects after reopen: %v", err)
 	}
-	if got, want := pageKeys(page), []string{"inline/ü", "over", "segments"}; !slices.Equal(got, want) {
+	if got, want := pageKeys(page), []string{"done", "inline/ü", "over", "segments"}; !slices.Equal(got, want) {
 		t.Errorf("ListObjects after reopen = %q, want %q", got, want)
 	}
 	for blob, want := range map[string]bool{"blob-kept": true, "blob-new": true, "blob-old": false, "blob-deleted": false} {
 		checkBlobInUse(t, s2, blob, want)
 	}
+	checkUploads(t, s2)
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
 	rep, err := s2.PutObject(ctx, segmentObject("keep", "over", "blob-newer", 13), nil)

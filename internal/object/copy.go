@@ -1,0 +1,103 @@
+package object
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cofferstore/coffer/internal/checksum"
+	"github.com/cofferstore/coffer/internal/meta"
+)
+
+// ErrInvalidRequest is a request S3 refuses as a whole, such as copying an
+// object onto itself without changing anything.
+var ErrInvalidRequest = errors.New("invalid request")
+
+// CopySource selects what a copy reads.
+type CopySource struct {
+	Bucket, Key string
+	// Cond holds the x-amz-copy-source-if-* headers. A copy fails with
+	// ErrPreconditionFailed where a GET would answer 304 or 412.
+	Cond  Conditions
+	Range *Range
+}
+
+// open opens the copy source, turning every failed condition into 412.
+func (s *Service) openSource(ctx context.Context, src CopySource) (*Reader, error) {
+	rd, err := s.GetObject(ctx, GetInput{Bucket: src.Bucket, Key: src.Key, Cond: src.Cond, Range: src.Range})
+	if errors.Is(err, ErrNotModified) {
+		return nil, fmt.Errorf("copy source: %w", ErrPreconditionFailed)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("copy source: %w", err)
+	}
+	return rd, nil
+}
+
+// CopyInput is a CopyObject request.
+type CopyInput struct {
+	Source    CopySource
+	Bucket    string
+	Key       string
+	Replace   bool  // x-amz-metadata-directive: REPLACE
+	Attrs     Attrs // used when Replace
+	Cond      *meta.Condition
+	Algorithm checksum.Algorithm // "" keeps the source's (or the default)
+}
+
+// CopyObject copies an object server-side, streaming it (never buffered
+// whole) into a new object: the copy shares nothing with its source, so
+// either can be deleted or overwritten independently.
+func (s *Service) CopyObject(ctx context.Context, in CopyInput) (meta.Object, error) {
+	if in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && !in.Replace && in.Algorithm == "" {
+		return meta.Object{}, fmt.Errorf("copying %s/%s onto itself without changing its metadata: %w", in.Bucket, in.Key, ErrInvalidRequest)
+	}
+	rd, err := s.openSource(ctx, in.Source)
+	if err != nil {
+		return meta.Object{}, err
+	}
+	defer rd.Close()
+	src := rd.Object
+	if rd.Length > MaxPutSize {
+		return meta.Object{}, fmt.Errorf("copying %d bytes in one request: %w", rd.Length, ErrEntityTooLarge)
+	}
+	attrs := in.Attrs
+	if !in.Replace {
+		attrs = Attrs{ContentType: src.ContentType, ContentEncoding: src.ContentEncoding, ContentDisposition: src.ContentDisposition,
+			ContentLanguage: src.ContentLanguage, CacheControl: src.CacheControl, Expires: src.Expires, UserMeta: src.UserMeta,
+			StorageClass: in.Attrs.StorageClass}
+	}
+	alg := in.Algorithm
+	if alg == "" && src.ChecksumType == "" {
+		for a := range src.Checksums {
+			alg = checksum.Algorithm(a)
+		}
+	}
+	put := PutInput{Bucket: in.Bucket, Key: in.Key, Body: rd, Size: rd.Length, Attrs: attrs, Cond: in.Cond}
+	if alg != "" {
+		put.Checksum = &ExpectedChecksum{Algorithm: alg}
+	}
+	if _, err := s.PutObject(ctx, put); err != nil {
+		return meta.Object{}, err
+	}
+	obj, err := s.meta.GetObject(ctx, in.Bucket, in.Key)
+	if err != nil {
+		return meta.Object{}, fmt.Errorf("reading the copy back: %w", err)
+	}
+	obj.Inline = nil
+	return obj, nil
+}
+
+// UploadPartCopy fills a part from (a range of) an existing object.
+func (s *Service) UploadPartCopy(ctx context.Context, in PartInput, src CopySource) (meta.Part, error) {
+	rd, err := s.openSource(ctx, src)
+	if err != nil {
+		return meta.Part{}, err
+	}
+	defer rd.Close()
+	if rd.Length > MaxPartSize {
+		return meta.Part{}, fmt.Errorf("copying a part of %d bytes: %w", rd.Length, ErrEntityTooLarge)
+	}
+	in.Body, in.Size = rd, rd.Length
+	return s.UploadPart(ctx, in)
+}
