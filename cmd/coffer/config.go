@@ -35,6 +35,7 @@ type Config struct {
 	OrphanGrace     time.Duration
 	OrphanInterval  time.Duration
 	UploadExpiry    time.Duration
+	SigV2           bool
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -100,6 +101,17 @@ var settings = []setting{
 	{"shutdown-timeout", "COFFER_SHUTDOWN_TIMEOUT", "30s", "how long in-flight requests may finish after SIGTERM", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
 	{"orphan-grace", "COFFER_ORPHAN_GRACE", "15m", "age before an unreferenced blob counts as orphaned", dur(func(c *Config) *time.Duration { return &c.OrphanGrace })},
 	{"orphan-interval", "COFFER_ORPHAN_INTERVAL", "15m", "how often orphaned blobs are collected", dur(func(c *Config) *time.Duration { return &c.OrphanInterval })},
+	{"sigv2", "COFFER_SIGV2", "on", "accept Signature Version 2 requests from older clients (on or off)", func(c *Config, v string) error {
+		switch strings.ToLower(v) {
+		case "on", "true", "1":
+			c.SigV2 = true
+		case "off", "false", "0":
+			c.SigV2 = false
+		default:
+			return fmt.Errorf("%q is neither on nor off", v)
+		}
+		return nil
+	}},
 	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 }
 

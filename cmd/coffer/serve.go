@@ -86,7 +86,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log}, objects, ids)
+	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log, DisableSigV2: !cfg.SigV2}, objects, ids)
 	group := server.NewGroup(log)
 	s3Addr, err := group.Listen("s3", cfg.S3Addr, s3, tlsCfg)
 	if err != nil {

@@ -14,16 +14,18 @@ const module = "github.com/cofferstore/coffer"
 // Test files are not checked: a conformance suite legitimately sits above
 // what it tests.
 var rank = map[string]int{
-	"internal/checksum": 0,
-	"internal/sigv4":    0,
-	"internal/meta":     1,
-	"internal/blob":     1,
-	"internal/iam":      2,
-	"internal/object":   3,
-	"internal/worker":   3,
-	"internal/s3api":    4,
-	"internal/server":   4,
-	"cmd":               9,
+	"internal/checksum":   0,
+	"internal/sigv4":      0,
+	"internal/sigv2":      0,
+	"internal/postpolicy": 0,
+	"internal/meta":       1,
+	"internal/blob":       1,
+	"internal/iam":        2,
+	"internal/object":     3,
+	"internal/worker":     3,
+	"internal/s3api":      4,
+	"internal/server":     4,
+	"cmd":                 9,
 }
 
 // forbidden lists imports a layer must never have, whatever its rank:

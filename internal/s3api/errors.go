@@ -7,6 +7,8 @@ import (
 
 	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
+	"github.com/cofferstore/coffer/internal/postpolicy"
+	"github.com/cofferstore/coffer/internal/sigv2"
 	"github.com/cofferstore/coffer/internal/sigv4"
 )
 
@@ -81,6 +83,19 @@ var mapping = []struct {
 	{sigv4.ErrTimeSkewed, apiError{"RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."}},
 	{sigv4.ErrInvalidContentSHA256, apiError{"InvalidArgument", 400, "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-*, or a valid sha256 value."}},
 	{sigv4.ErrContentSHA256Mismatch, apiError{"XAmzContentSHA256Mismatch", 400, "The provided 'x-amz-content-sha256' header does not match what was computed."}},
+	{sigv2.ErrUnknownAccessKey, apiError{"InvalidAccessKeyId", 403, "The AWS access key Id you provided does not exist in our records."}},
+	{sigv2.ErrSignatureMismatch, apiError{"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}},
+	{sigv2.ErrMalformedAuth, apiError{"InvalidArgument", 400, "The Signature Version 2 authorization is malformed."}},
+	{sigv2.ErrMissingDate, apiError{"AccessDenied", 403, "AWS authentication requires a valid Date or x-amz-date header."}},
+	{sigv2.ErrTimeSkewed, apiError{"RequestTimeTooSkewed", 403, "The difference between the request time and the current time is too large."}},
+	{sigv2.ErrRequestExpired, apiError{"AccessDenied", 403, "Request has expired."}},
+	{postpolicy.ErrMalformed, apiError{"MalformedPOSTRequest", 400, "The body of your POST request is not well-formed multipart/form-data."}},
+	{postpolicy.ErrMalformedPolicy, apiError{"InvalidPolicyDocument", 400, "The content of the form does not meet the conditions specified in the policy document."}},
+	{postpolicy.ErrPolicyExpired, apiError{"AccessDenied", 403, "Invalid according to Policy: Policy expired."}},
+	{postpolicy.ErrConditionFailed, apiError{"AccessDenied", 403, "Invalid according to Policy: Policy Condition failed."}},
+	{postpolicy.ErrMalformedAuth, apiError{"InvalidArgument", 400, "Bucket POST must contain the fields of a complete signature (AWSAccessKeyId and signature, or x-amz-credential, x-amz-date and x-amz-signature)."}},
+	{postpolicy.ErrUnknownAccessKey, apiError{"InvalidAccessKeyId", 403, "The AWS access key Id you provided does not exist in our records."}},
+	{postpolicy.ErrSignatureMismatch, apiError{"SignatureDoesNotMatch", 403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."}},
 	{sigv4.ErrMalformedChunk, apiError{"IncompleteBody", 400, "The aws-chunked body is malformed or truncated."}},
 	{sigv4.ErrIncompleteBody, apiError{"IncompleteBody", 400, "You did not provide the number of bytes specified by the x-amz-decoded-content-length header."}},
 }

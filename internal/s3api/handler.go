@@ -18,6 +18,7 @@ import (
 
 	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
+	"github.com/cofferstore/coffer/internal/sigv2"
 	"github.com/cofferstore/coffer/internal/sigv4"
 )
 
@@ -32,6 +33,8 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock for signatures; nil means time.Now.
 	Now func() time.Time
+	// DisableSigV2 refuses Signature Version 2 requests.
+	DisableSigV2 bool
 }
 
 // Handler is the S3 API's http.Handler. It deliberately does not use
@@ -42,6 +45,8 @@ type Handler struct {
 	objects  *object.Service
 	iam      *iam.IAM
 	verifier *sigv4.Verifier
+	v2       *sigv2.Verifier // nil when V2 is disabled
+	now      func() time.Time
 	log      *slog.Logger
 	hostID   string
 	seq      atomic.Uint64
@@ -62,15 +67,20 @@ func New(cfg Config, objects *object.Service, m *iam.IAM) *Handler {
 	}
 	var b [8]byte
 	rand.Read(b[:])
-	return &Handler{
+	h := &Handler{
 		cfg:      cfg,
 		objects:  objects,
 		iam:      m,
 		verifier: &sigv4.Verifier{Creds: m, Now: now, MaxSkew: 15 * time.Minute},
+		now:      now,
 		log:      cfg.Logger,
 		hostID:   hex.EncodeToString(b[:]),
 		idPrefix: strings.ToUpper(hex.EncodeToString(b[:4])),
 	}
+	if !cfg.DisableSigV2 {
+		h.v2 = &sigv2.Verifier{Creds: m, Now: now, MaxSkew: 15 * time.Minute}
+	}
+	return h
 }
 
 // request is one S3 call being served.
@@ -132,14 +142,25 @@ func (h *Handler) requestID() string {
 func (h *Handler) serve(rq *request) error {
 	r := rq.r
 	var err error
-	rq.bucket, rq.key, err = h.route(r)
+	var vhost bool
+	rq.bucket, rq.key, vhost, err = h.route(r)
 	if err != nil {
 		return err
 	}
 	rq.query = r.URL.Query()
 	rq.log = rq.log.With("bucket", rq.bucket, "key", rq.key)
-
-	rq.auth, err = h.verifier.Verify(r)
+	op, err := classify(rq)
+	if err != nil {
+		return err
+	}
+	if op.selfAuth {
+		return op.fn(h, rq)
+	}
+	vhostBucket := ""
+	if vhost {
+		vhostBucket = rq.bucket
+	}
+	rq.auth, err = h.authenticate(r, vhostBucket)
 	if err != nil {
 		return err
 	}
@@ -150,10 +171,6 @@ func (h *Handler) serve(rq *request) error {
 		}
 		rq.log = rq.log.With("principal", rq.principal.Name)
 	}
-	op, err := classify(rq)
-	if err != nil {
-		return err
-	}
 	if err := h.iam.Authorize(r.Context(), rq.principal, iam.Request{Action: op.action, Bucket: rq.bucket, Key: rq.key}); err != nil {
 		return err
 	}
@@ -162,7 +179,7 @@ func (h *Handler) serve(rq *request) error {
 
 // route splits a request into bucket and key, virtual-hosted-style when
 // the Host is a subdomain of a configured domain, else path-style.
-func (h *Handler) route(r *http.Request) (bucket, key string, err error) {
+func (h *Handler) route(r *http.Request) (bucket, key string, vhost bool, err error) {
 	host := r.Host
 	if hh, _, err := net.SplitHostPort(host); err == nil {
 		host = hh
@@ -170,16 +187,16 @@ func (h *Handler) route(r *http.Request) (bucket, key string, err error) {
 	host = strings.ToLower(host)
 	path := r.URL.Path
 	if !strings.HasPrefix(path, "/") {
-		return "", "", errorf("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI.")
+		return "", "", false, errorf("InvalidURI", http.StatusBadRequest, "Couldn't parse the specified URI.")
 	}
 	for _, d := range h.cfg.Domains {
 		if b, ok := strings.CutSuffix(host, "."+d); ok && b != "" {
-			return b, path[1:], nil
+			return b, path[1:], true, nil
 		}
 	}
 	rest := path[1:]
 	bucket, key, _ = strings.Cut(rest, "/")
-	return bucket, key, nil
+	return bucket, key, false, nil
 }
 
 // operation is a classified S3 call: the IAM action it needs and its
@@ -187,6 +204,9 @@ func (h *Handler) route(r *http.Request) (bucket, key string, err error) {
 type operation struct {
 	action string
 	fn     func(*Handler, *request) error
+	// selfAuth marks an operation whose request carries its own
+	// credentials (a POST form): the handler authenticates and authorizes.
+	selfAuth bool
 }
 
 // classify picks the operation from the level (service, bucket, object),
@@ -197,10 +217,13 @@ func classify(rq *request) (operation, error) {
 	switch {
 	case rq.bucket == "":
 		if m == http.MethodGet {
-			return operation{"s3:ListAllMyBuckets", (*Handler).listBuckets}, nil
+			return operation{action: "s3:ListAllMyBuckets", fn: (*Handler).listBuckets}, nil
 		}
 		return operation{}, errMethodNotAllowed
 	case rq.key == "":
+		if m == http.MethodPost && len(q) == 0 && isPostObject(rq.r) {
+			return operation{fn: (*Handler).postObject, selfAuth: true}, nil
+		}
 		return classifyBucket(m, has)
 	default:
 		return classifyObject(m, has)
@@ -221,35 +244,35 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 	case http.MethodGet:
 		switch {
 		case has("location"):
-			return operation{"s3:GetBucketLocation", (*Handler).getBucketLocation}, nil
+			return operation{action: "s3:GetBucketLocation", fn: (*Handler).getBucketLocation}, nil
 		case has("versioning"):
-			return operation{"s3:GetBucketVersioning", (*Handler).getBucketVersioning}, nil
+			return operation{action: "s3:GetBucketVersioning", fn: (*Handler).getBucketVersioning}, nil
 		case has("versions"):
-			return operation{"s3:ListBucketVersions", (*Handler).listObjectVersions}, nil
+			return operation{action: "s3:ListBucketVersions", fn: (*Handler).listObjectVersions}, nil
 		case has("uploads"):
-			return operation{"s3:ListBucketMultipartUploads", (*Handler).listMultipartUploads}, nil
+			return operation{action: "s3:ListBucketMultipartUploads", fn: (*Handler).listMultipartUploads}, nil
 		case anyOf(has, unimplementedBucket):
 			return operation{}, errNotImplemented
 		case has("list-type"):
-			return operation{"s3:ListBucket", (*Handler).listObjectsV2}, nil
+			return operation{action: "s3:ListBucket", fn: (*Handler).listObjectsV2}, nil
 		default:
-			return operation{"s3:ListBucket", (*Handler).listObjectsV1}, nil
+			return operation{action: "s3:ListBucket", fn: (*Handler).listObjectsV1}, nil
 		}
 	case http.MethodHead:
-		return operation{"s3:ListBucket", (*Handler).headBucket}, nil
+		return operation{action: "s3:ListBucket", fn: (*Handler).headBucket}, nil
 	case http.MethodPut:
 		if has("versioning") || anyOf(has, unimplementedBucket) {
 			return operation{}, errNotImplemented
 		}
-		return operation{"s3:CreateBucket", (*Handler).createBucket}, nil
+		return operation{action: "s3:CreateBucket", fn: (*Handler).createBucket}, nil
 	case http.MethodDelete:
 		if anyOf(has, unimplementedBucket) {
 			return operation{}, errNotImplemented
 		}
-		return operation{"s3:DeleteBucket", (*Handler).deleteBucket}, nil
+		return operation{action: "s3:DeleteBucket", fn: (*Handler).deleteBucket}, nil
 	case http.MethodPost:
 		if has("delete") {
-			return operation{"s3:DeleteObject", (*Handler).deleteObjects}, nil
+			return operation{action: "s3:DeleteObject", fn: (*Handler).deleteObjects}, nil
 		}
 		return operation{}, errNotImplemented
 	}
@@ -264,33 +287,33 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 	switch m {
 	case http.MethodGet:
 		if upload {
-			return operation{"s3:ListMultipartUploadParts", (*Handler).listParts}, nil
+			return operation{action: "s3:ListMultipartUploadParts", fn: (*Handler).listParts}, nil
 		}
 		if has("attributes") {
-			return operation{"s3:GetObjectAttributes", (*Handler).getObjectAttributes}, nil
+			return operation{action: "s3:GetObjectAttributes", fn: (*Handler).getObjectAttributes}, nil
 		}
-		return operation{"s3:GetObject", (*Handler).getObject}, nil
+		return operation{action: "s3:GetObject", fn: (*Handler).getObject}, nil
 	case http.MethodHead:
-		return operation{"s3:GetObject", (*Handler).headObject}, nil
+		return operation{action: "s3:GetObject", fn: (*Handler).headObject}, nil
 	case http.MethodPut:
 		if upload || has("partNumber") {
 			if !upload || !has("partNumber") {
 				return operation{}, errorf("InvalidRequest", http.StatusBadRequest, "UploadPart needs both partNumber and uploadId.")
 			}
-			return operation{"s3:PutObject", (*Handler).uploadPart}, nil
+			return operation{action: "s3:PutObject", fn: (*Handler).uploadPart}, nil
 		}
-		return operation{"s3:PutObject", (*Handler).putObject}, nil
+		return operation{action: "s3:PutObject", fn: (*Handler).putObject}, nil
 	case http.MethodDelete:
 		if upload {
-			return operation{"s3:AbortMultipartUpload", (*Handler).abortMultipartUpload}, nil
+			return operation{action: "s3:AbortMultipartUpload", fn: (*Handler).abortMultipartUpload}, nil
 		}
-		return operation{"s3:DeleteObject", (*Handler).deleteObject}, nil
+		return operation{action: "s3:DeleteObject", fn: (*Handler).deleteObject}, nil
 	case http.MethodPost:
 		switch {
 		case has("uploads"):
-			return operation{"s3:PutObject", (*Handler).createMultipartUpload}, nil
+			return operation{action: "s3:PutObject", fn: (*Handler).createMultipartUpload}, nil
 		case upload:
-			return operation{"s3:PutObject", (*Handler).completeMultipartUpload}, nil
+			return operation{action: "s3:PutObject", fn: (*Handler).completeMultipartUpload}, nil
 		}
 		return operation{}, errNotImplemented
 	}
