@@ -141,12 +141,12 @@ func TestPostPolicyUpload(t *testing.T) {
 		file     []byte
 		wantCode int
 	}{
-		"too large":       {nil, randBytes(t, 2<<20), 400},
-		"key outside":     {func(f map[string]string) { f["key"] = "elsewhere/x" }, data, 403},
-		"extra field":     {func(f map[string]string) { f["x-amz-meta-sneaky"] = "1" }, data, 403},
-		"bad signature":   {func(f map[string]string) { f["x-amz-signature"] = strings.Repeat("0", 64) }, data, 403},
-		"empty file":      {nil, []byte{}, 400},
-		"unlisted field":  {func(f map[string]string) { f["success_action_redirect"] = "https://app.example/done" }, data, 403},
+		"too large":      {nil, randBytes(t, 2<<20), 400},
+		"key outside":    {func(f map[string]string) { f["key"] = "elsewhere/x" }, data, 403},
+		"extra field":    {func(f map[string]string) { f["x-amz-meta-sneaky"] = "1" }, data, 403},
+		"bad signature":  {func(f map[string]string) { f["x-amz-signature"] = strings.Repeat("0", 64) }, data, 403},
+		"empty file":     {nil, []byte{}, 400},
+		"unlisted field": {func(f map[string]string) { f["success_action_redirect"] = "https://app.example/done" }, data, 403},
 	} {
 		u, fields := policy(nil)
 		if tc.mutate != nil {
