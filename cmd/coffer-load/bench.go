@@ -154,6 +154,10 @@ func (b *bench) worker(ctx context.Context, deadline time.Time, stats map[string
 			key := fmt.Sprintf("%sput/%s/%d", b.cfg.prefix, b.runID, b.putSeq.Add(1))
 			err = b.c.putObject(ctx, b.cfg.bucket, key, b.buf, b.cfg.size)
 			n = b.cfg.size
+		case opMultipart:
+			key := fmt.Sprintf("%smultipart/%s/%d", b.cfg.prefix, b.runID, b.putSeq.Add(1))
+			err = b.c.multipartUpload(ctx, b.cfg.bucket, key, b.buf, b.cfg.size, b.cfg.partSize, b.cfg.partConc)
+			n = b.cfg.size
 		case opGet:
 			n, err = b.c.getObject(ctx, b.cfg.bucket, b.objects[(b.getSeq.Add(1)-1)%int64(len(b.objects))], b.cfg.size)
 		case opList:

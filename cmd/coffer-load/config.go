@@ -24,13 +24,15 @@ type config struct {
 	objects     int
 	prefix      string
 	json        bool
+	partSize    int64 // multipart: bytes per part
+	partConc    int   // multipart: parts in flight per upload
 }
 
 var errUsage = errors.New("invalid arguments")
 
 // defaultObjects is how many objects get and list prepare when -objects
 // is not given.
-var defaultObjects = map[string]int{"put": 0, "get": 100, "list": 1000, "mixed": 100}
+var defaultObjects = map[string]int{"put": 0, "get": 100, "list": 1000, "mixed": 100, "multipart": 0}
 
 // parseArgs parses the command line (without the program name). getenv
 // supplies credential defaults (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
@@ -44,7 +46,7 @@ func parseArgs(args []string, getenv func(string) string, out io.Writer) (config
 	fs.StringVar(&c.secret, "secret", "", "secret key (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&c.region, "region", "us-east-1", "signing region")
 	fs.StringVar(&c.bucket, "bucket", "coffer-load", "bucket, created if missing")
-	fs.StringVar(&c.op, "op", "put", "operation: put, get, list or mixed (70% get, 30% put)")
+	fs.StringVar(&c.op, "op", "put", "operation: put, get, list, mixed (70% get, 30% put) or multipart (each operation one whole multipart upload of -size)")
 	size := fs.String("size", "4KiB", "object size (e.g. 4KiB, 64MiB, 10MB)")
 	fs.IntVar(&c.concurrency, "concurrency", 16, "concurrent requests")
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "run time bound (0: none)")
@@ -52,6 +54,8 @@ func parseArgs(args []string, getenv func(string) string, out io.Writer) (config
 	fs.IntVar(&c.objects, "objects", -1, "objects to prepare: for get and mixed the objects read, for list the keys under the prefix (default get/mixed 100, list 1000)")
 	fs.StringVar(&c.prefix, "prefix", "coffer-load/", "key prefix")
 	fs.BoolVar(&c.json, "json", false, "print the result as JSON")
+	partSize := fs.String("part-size", "16MiB", "multipart: part size")
+	fs.IntVar(&c.partConc, "part-concurrency", 16, "multipart: parts uploaded in parallel per upload")
 	allowRemote := fs.Bool("allow-remote", false, "allow a non-loopback endpoint")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -74,8 +78,11 @@ func parseArgs(args []string, getenv func(string) string, out io.Writer) (config
 	if c.size, err = parseSize(*size); err != nil {
 		return c, err
 	}
+	if c.partSize, err = parseSize(*partSize); err != nil {
+		return c, err
+	}
 	if _, ok := defaultObjects[c.op]; !ok {
-		return c, fmt.Errorf("-op %q: want put, get, list or mixed: %w", c.op, errUsage)
+		return c, fmt.Errorf("-op %q: want put, get, list, mixed or multipart: %w", c.op, errUsage)
 	}
 	if c.objects < 0 {
 		c.objects = defaultObjects[c.op]
@@ -93,6 +100,8 @@ func parseArgs(args []string, getenv func(string) string, out io.Writer) (config
 		return c, fmt.Errorf("-duration and -count must not be negative: %w", errUsage)
 	case c.duration == 0 && c.count == 0:
 		return c, fmt.Errorf("-duration and -count are both 0: the run would not stop: %w", errUsage)
+	case c.op == opMultipart && (c.partSize < 5<<20 || c.partConc < 1):
+		return c, fmt.Errorf("-part-size must be at least 5MiB and -part-concurrency at least 1: %w", errUsage)
 	case (c.op == "get" || c.op == "mixed" || c.op == "list") && c.objects < 1:
 		return c, fmt.Errorf("-op %s needs -objects of at least 1: %w", c.op, errUsage)
 	}
