@@ -62,6 +62,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		return fmt.Errorf("opening blob store: %w", err)
 	}
 	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log})
+	defer objects.Close()
 
 	workers := worker.NewRunner(log)
 	workers.Start(

@@ -22,6 +22,7 @@ var (
 	ErrObjectNotFound     = errors.New("object not found")
 	ErrPreconditionFailed = errors.New("precondition failed")
 	ErrUploadNotFound     = errors.New("multipart upload not found")
+	ErrConfigNotFound     = errors.New("bucket configuration not found")
 	// ErrUnavailable means the store cannot serve right now (closed, or its
 	// backing service is down); the request may be retried later.
 	ErrUnavailable = errors.New("metadata store unavailable")
@@ -79,6 +80,8 @@ type Object struct {
 	UploadID string
 	// PartsCount is the number of parts of a multipart object, 0 otherwise.
 	PartsCount int
+	// Tags are the object's tags (S3 object tagging), nil when none.
+	Tags map[string]string
 
 	Inline   []byte
 	Segments []Segment
@@ -138,7 +141,7 @@ type Buckets interface {
 	// DeleteBucket removes an empty bucket: ErrBucketNotFound if missing,
 	// ErrBucketNotEmpty if any object exists. In-progress multipart uploads
 	// do not count; they are removed with the bucket (their part blobs are
-	// left for the orphan collector). It is atomic against concurrent
+	// left for the orphan collector), and so are its configs. It is atomic against concurrent
 	// PutObject and CreateUpload: nothing is ever left in a deleted bucket.
 	DeleteBucket(ctx context.Context, name string) error
 }
@@ -171,6 +174,31 @@ type Objects interface {
 	// blob. The collector of orphaned blobs calls it; it must see every
 	// committed write.
 	BlobInUse(ctx context.Context, blobID string) (bool, error)
+}
+
+// BucketConfigs stores a bucket's configuration documents (CORS rules,
+// tagging, lifecycle, policy, ...), each an opaque byte string under a
+// name the caller chooses. The store does not interpret them.
+type BucketConfigs interface {
+	// PutBucketConfig stores data as the bucket's config name, replacing
+	// any, durably. ErrBucketNotFound if the bucket is missing.
+	PutBucketConfig(ctx context.Context, bucket, name string, data []byte) error
+	// GetBucketConfig returns ErrConfigNotFound when the config is unset,
+	// ErrBucketNotFound when the bucket is missing.
+	GetBucketConfig(ctx context.Context, bucket, name string) ([]byte, error)
+	// DeleteBucketConfig removes a config; removing an unset one is not an
+	// error. ErrBucketNotFound if the bucket is missing.
+	DeleteBucketConfig(ctx context.Context, bucket, name string) error
+}
+
+// ObjectTags updates the tags of an existing object in place.
+type ObjectTags interface {
+	// PutObjectTags replaces the current version's tags (nil or empty
+	// removes them) without changing anything else about the object,
+	// durably and atomically with cond (checked as for PutObject).
+	// ErrObjectNotFound (even with a condition) or ErrBucketNotFound when
+	// missing.
+	PutObjectTags(ctx context.Context, bucket, key string, tags map[string]string, cond *Condition) error
 }
 
 // Upload is an in-progress multipart upload.
@@ -263,5 +291,7 @@ type Store interface {
 	Buckets
 	Objects
 	Uploads
+	BucketConfigs
+	ObjectTags
 	Close() error
 }

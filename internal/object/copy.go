@@ -36,13 +36,16 @@ func (s *Service) openSource(ctx context.Context, src CopySource) (*Reader, erro
 
 // CopyInput is a CopyObject request.
 type CopyInput struct {
-	Source    CopySource
-	Bucket    string
-	Key       string
-	Replace   bool  // x-amz-metadata-directive: REPLACE
-	Attrs     Attrs // used when Replace
-	Cond      *meta.Condition
-	Algorithm checksum.Algorithm // "" keeps the source's (or the default)
+	Source  CopySource
+	Bucket  string
+	Key     string
+	Replace bool  // x-amz-metadata-directive: REPLACE
+	Attrs   Attrs // used when Replace
+	// ReplaceTags (x-amz-tagging-directive: REPLACE) takes Attrs.Tags
+	// instead of the source's tags.
+	ReplaceTags bool
+	Cond        *meta.Condition
+	Algorithm   checksum.Algorithm // "" keeps the source's (or the default)
 }
 
 // CopyObject copies an object server-side, streaming it (never buffered
@@ -66,6 +69,10 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (meta.Object, er
 		attrs = Attrs{ContentType: src.ContentType, ContentEncoding: src.ContentEncoding, ContentDisposition: src.ContentDisposition,
 			ContentLanguage: src.ContentLanguage, CacheControl: src.CacheControl, Expires: src.Expires, UserMeta: src.UserMeta,
 			StorageClass: in.Attrs.StorageClass}
+	}
+	attrs.Tags = src.Tags
+	if in.ReplaceTags {
+		attrs.Tags = in.Attrs.Tags
 	}
 	alg := in.Algorithm
 	if alg == "" && src.ChecksumType == "" {

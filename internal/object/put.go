@@ -11,6 +11,8 @@ import (
 	"io"
 	"unicode/utf8"
 
+	md5simd "github.com/minio/md5-simd"
+
 	"github.com/cofferstore/coffer/internal/blob"
 	"github.com/cofferstore/coffer/internal/checksum"
 	"github.com/cofferstore/coffer/internal/meta"
@@ -27,6 +29,8 @@ type Attrs struct {
 	// UserMeta is keyed by the lower-case name without "x-amz-meta-".
 	UserMeta     map[string]string
 	StorageClass string
+	// Tags are the object's tags (x-amz-tagging).
+	Tags map[string]string
 }
 
 func (a Attrs) apply(o *meta.Object) {
@@ -38,6 +42,7 @@ func (a Attrs) apply(o *meta.Object) {
 	o.Expires = a.Expires
 	o.UserMeta = a.UserMeta
 	o.StorageClass = a.StorageClass
+	o.Tags = a.Tags
 }
 
 // ExpectedChecksum is a checksum the client sent for the body.
@@ -98,7 +103,7 @@ func validateAttrs(a Attrs) error {
 	if n > MaxUserMetaSize {
 		return fmt.Errorf("%d bytes of user metadata: %w", n, ErrMetadataTooLarge)
 	}
-	return nil
+	return ValidateTags(a.Tags, MaxObjectTags)
 }
 
 // PutObject stores an object from a single request body. Small bodies go
@@ -156,12 +161,28 @@ type digests struct {
 	alg  checksum.Algorithm
 	sum  hash.Hash
 	both io.Writer
+	simd md5simd.Hasher // non-nil once the body turned out blob-sized
 }
 
 func newDigests(alg checksum.Algorithm) *digests {
 	d := &digests{md5: md5.New(), alg: alg, sum: alg.New()}
 	d.both = io.MultiWriter(d.md5, d.sum)
 	return d
+}
+
+// useSIMD switches the MD5 to the shared md5-simd server. It must be
+// called before any byte was hashed.
+func (d *digests) useSIMD(srv md5simd.Server) {
+	d.simd = srv.NewHash()
+	d.md5 = d.simd
+	d.both = io.MultiWriter(d.md5, d.sum)
+}
+
+// close releases the md5-simd lane, if one was taken.
+func (d *digests) close() {
+	if d.simd != nil {
+		d.simd.Close()
+	}
 }
 
 // receive reads the body into obj (Inline or one blob Segment) and fills
@@ -173,6 +194,7 @@ func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object, in
 		alg = in.Checksum.Algorithm
 	}
 	d := newDigests(alg)
+	defer d.close()
 	limit := int64(MaxPutSize)
 	if in.Size >= 0 {
 		limit = in.Size
@@ -213,6 +235,7 @@ func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object, in
 		if err != nil {
 			return fmt.Errorf("creating blob: %w", err)
 		}
+		d.useSIMD(s.md5s)
 		d.both.Write(first[:m])
 		if _, err := w.Write(first[:m]); err != nil {
 			w.Abort()
@@ -224,6 +247,7 @@ func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object, in
 		if err != nil {
 			return fmt.Errorf("creating blob: %w", err)
 		}
+		d.useSIMD(s.md5s)
 	}
 	copied, err := io.CopyBuffer(io.MultiWriter(w, d.both), onlyReader{body}, buf)
 	n += copied

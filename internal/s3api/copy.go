@@ -88,6 +88,13 @@ func (h *Handler) copyObject(rq *request) error {
 	if in.Attrs, err = parseAttrs(rq.r.Header); err != nil {
 		return err
 	}
+	switch d := rq.r.Header.Get("X-Amz-Tagging-Directive"); d {
+	case "", "COPY":
+	case "REPLACE":
+		in.ReplaceTags = true
+	default:
+		return errorf("InvalidArgument", http.StatusBadRequest, "Unknown tagging directive.")
+	}
 	if !in.Replace && rq.r.Header.Get("X-Amz-Storage-Class") == "" {
 		in.Attrs.StorageClass = ""
 	}

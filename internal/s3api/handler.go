@@ -149,6 +149,10 @@ func (h *Handler) serve(rq *request) error {
 	}
 	rq.query = r.URL.Query()
 	rq.log = rq.log.With("bucket", rq.bucket, "key", rq.key)
+	if r.Method == http.MethodOptions && rq.bucket != "" {
+		return h.preflight(rq)
+	}
+	h.corsHeaders(rq)
 	op, err := classify(rq)
 	if err != nil {
 		return err
@@ -232,14 +236,17 @@ func classify(rq *request) (operation, error) {
 
 // Sub-resources that name an S3 API we do not implement yet: answering
 // NotImplemented is better than treating them as a plain GET or PUT.
-var unimplementedBucket = []string{"acl", "policy", "policyStatus", "cors", "lifecycle", "tagging", "encryption",
+var unimplementedBucket = []string{"acl", "policy", "policyStatus", "lifecycle", "encryption",
 	"object-lock", "notification", "replication", "website", "logging", "accelerate", "requestPayment",
 	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
-var unimplementedObject = []string{"acl", "tagging", "retention", "legal-hold", "restore", "select",
+var unimplementedObject = []string{"acl", "retention", "legal-hold", "restore", "select",
 	"torrent"}
 
 func classifyBucket(m string, has func(string) bool) (operation, error) {
+	if op, ok := bucketSubresource(m, has); ok {
+		return op, nil
+	}
 	switch m {
 	case http.MethodGet:
 		switch {
@@ -282,6 +289,17 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 func classifyObject(m string, has func(string) bool) (operation, error) {
 	if anyOf(has, unimplementedObject) {
 		return operation{}, errNotImplemented
+	}
+	if has("tagging") {
+		switch m {
+		case http.MethodGet:
+			return operation{action: "s3:GetObjectTagging", fn: (*Handler).getObjectTagging}, nil
+		case http.MethodPut:
+			return operation{action: "s3:PutObjectTagging", fn: (*Handler).putObjectTagging}, nil
+		case http.MethodDelete:
+			return operation{action: "s3:DeleteObjectTagging", fn: (*Handler).deleteObjectTagging}, nil
+		}
+		return operation{}, errMethodNotAllowed
 	}
 	upload := has("uploadId")
 	switch m {
@@ -412,4 +430,36 @@ func hasControl(s string) bool {
 		}
 	}
 	return false
+}
+
+// bucketSubresource routes the bucket configuration APIs (?tagging,
+// ?cors): one operation per method.
+func bucketSubresource(m string, has func(string) bool) (operation, bool) {
+	type ops struct{ get, put, del operation }
+	table := map[string]ops{
+		"tagging": {
+			operation{action: "s3:GetBucketTagging", fn: (*Handler).getBucketTagging},
+			operation{action: "s3:PutBucketTagging", fn: (*Handler).putBucketTagging},
+			operation{action: "s3:PutBucketTagging", fn: (*Handler).deleteBucketTagging},
+		},
+		"cors": {
+			operation{action: "s3:GetBucketCORS", fn: (*Handler).getBucketCors},
+			operation{action: "s3:PutBucketCORS", fn: (*Handler).putBucketCors},
+			operation{action: "s3:PutBucketCORS", fn: (*Handler).deleteBucketCors},
+		},
+	}
+	for name, o := range table {
+		if !has(name) {
+			continue
+		}
+		switch m {
+		case http.MethodGet:
+			return o.get, true
+		case http.MethodPut:
+			return o.put, true
+		case http.MethodDelete:
+			return o.del, true
+		}
+	}
+	return operation{}, false
 }

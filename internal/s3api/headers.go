@@ -91,6 +91,11 @@ func parseAttrs(h http.Header) (object.Attrs, error) {
 	if a.ContentType == "" {
 		a.ContentType = "binary/octet-stream"
 	}
+	tags, err := object.ParseTaggingHeader(h.Get("X-Amz-Tagging"))
+	if err != nil {
+		return a, err
+	}
+	a.Tags = tags
 	if sc := h.Get("X-Amz-Storage-Class"); sc != "" {
 		if !validStorageClasses[sc] {
 			return a, errorf("InvalidStorageClass", http.StatusBadRequest, "The storage class you specified is not valid.")

@@ -48,3 +48,31 @@ func FuzzParseCompleteRequest(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseTagging(f *testing.F) {
+	f.Add([]byte(`<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>`))
+	f.Add([]byte(`<Tagging><TagSet><Tag><Key>a</Key></Tag><Tag><Key>a</Key></Tag></TagSet></Tagging>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tags, err := ParseTagging(data, 10)
+		if err != nil {
+			return
+		}
+		if len(tags) > 10 {
+			t.Fatalf("accepted %d tags", len(tags))
+		}
+	})
+}
+
+func FuzzParseCORS(f *testing.F) {
+	f.Add([]byte(`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`), "https://a.example", "GET")
+	f.Add([]byte(`<CORSConfiguration><CORSRule><AllowedOrigin>**</AllowedOrigin><AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>-1</MaxAgeSeconds></CORSRule></CORSConfiguration>`), "x", "PUT")
+	f.Fuzz(func(t *testing.T, data []byte, origin, method string) {
+		cfg, err := ParseCORS(data)
+		if err != nil {
+			return
+		}
+		if r := cfg.match(origin, method, []string{"x"}); r != nil && !contains(r.AllowedMethods, method) {
+			t.Fatalf("rule %+v matched method %q it does not allow", r, method)
+		}
+	})
+}

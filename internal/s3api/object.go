@@ -165,6 +165,7 @@ func (h *Handler) objectHeaders(rq *request, rd *object.Reader) int {
 	setIf("Cache-Control", o.CacheControl)
 	setIf("Expires", o.Expires)
 	setIf("X-Amz-Storage-Class", o.StorageClass)
+	setIf("X-Amz-Tagging-Count", tagCount(o.Tags))
 	for k, v := range o.UserMeta {
 		hdr["X-Amz-Meta-"+k] = []string{v}
 	}

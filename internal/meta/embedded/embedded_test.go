@@ -81,6 +81,10 @@ func TestAfterClose(t *testing.T) {
 	_, _, checks["CompleteUpload"] = s.CompleteUpload(ctx, "b", "k", "u", meta.Object{Bucket: "b", Key: "k"}, nil)
 	_, checks["AbortUpload"] = s.AbortUpload(ctx, "b", "k", "u")
 	_, checks["UploadsInitiatedBefore"] = s.UploadsInitiatedBefore(ctx, time.Now(), 0)
+	checks["PutBucketConfig"] = s.PutBucketConfig(ctx, "b", "cors", []byte("x"))
+	_, checks["GetBucketConfig"] = s.GetBucketConfig(ctx, "b", "cors")
+	checks["DeleteBucketConfig"] = s.DeleteBucketConfig(ctx, "b", "cors")
+	checks["PutObjectTags"] = s.PutObjectTags(ctx, "b", "k", nil, nil)
 	for name, err := range checks {
 		if !errors.Is(err, meta.ErrUnavailable) {
 			t.Errorf("%s after Close: err = %v, want ErrUnavailable", name, err)

@@ -20,6 +20,7 @@ const (
 	nsUpload     byte = 'U' // nsUpload + bucket + 0x00 + esc(key) + escEnd + uploadID -> upload record
 	nsPart       byte = 'P' // nsPart + lp(bucket) + lp(key) + lp(uploadID) + be16(number) -> part record
 	nsUploadTime byte = 'T' // nsUploadTime + be64(sec^1<<63) + be32(nsec) + lp(bucket) + lp(key) + uploadID -> empty
+	nsConfig     byte = 'C' // nsConfig + bucket + 0x00 + name -> the config document, as given
 )
 
 // Upload keys must sort by (key, upload ID) while the key is followed by
@@ -84,6 +85,18 @@ func blobRefKey(id, bucket, key string) []byte {
 	k = append(k, bucket...)
 	k = append(k, sep)
 	return append(k, key...)
+}
+
+// configPrefix is the common prefix of every config of a bucket.
+func configPrefix(bucket string) []byte {
+	k := make([]byte, 0, 2+len(bucket)+16)
+	k = append(k, nsConfig)
+	k = append(k, bucket...)
+	return append(k, sep)
+}
+
+func configKey(bucket, name string) []byte {
+	return append(configPrefix(bucket), name...)
 }
 
 // appendEscaped appends the escaped form of s, without terminator.

@@ -48,6 +48,10 @@ const (
 	// fSegment's payload so that a release that knows only fSegment still
 	// reads every segment's blob and size right.
 	fSegmentPart = 18
+	// fTag is one object tag, repeated: uvarint(len(key)) key value. Tags
+	// came after the first release; records without them decode with nil
+	// Tags, and a release that does not know them skips them.
+	fTag = 19
 )
 
 // Bucket record fields.
@@ -127,6 +131,9 @@ func encodeObject(o *meta.Object) []byte {
 	for k, v := range o.Checksums {
 		n += 8 + len(k) + len(v)
 	}
+	for k, v := range o.Tags {
+		n += 8 + len(k) + len(v)
+	}
 	for _, s := range o.Segments {
 		n += 16 + len(s.BlobID)
 		if s.PartNumber != 0 || s.ETag != "" || s.Checksum != "" {
@@ -180,7 +187,37 @@ func encodeObject(o *meta.Object) []byte {
 		p = append(append(p, s.ETag...), s.Checksum...)
 		b = appendField(b, fSegmentPart, p)
 	}
+	return appendTags(b, o.Tags)
+}
+
+func appendTags(b []byte, tags map[string]string) []byte {
+	for k, v := range tags {
+		b = appendPair(b, fTag, k, v)
+	}
 	return b
+}
+
+// replaceTags returns a copy of the object record rec with its tags
+// replaced by tags. Every other field is copied byte for byte, fields this
+// release does not know included, so that changing tags cannot lose what a
+// newer release wrote.
+func replaceTags(rec []byte, tags map[string]string) ([]byte, error) {
+	n := len(rec)
+	for k, v := range tags {
+		n += 8 + len(k) + len(v)
+	}
+	out := make([]byte, 1, n)
+	out[0] = recordVersion
+	err := fields(rec, func(tag uint64, p []byte) error {
+		if tag != fTag {
+			out = appendField(out, tag, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return appendTags(out, tags), nil
 }
 
 func appendVarint(b []byte, tag uint64, v int64) []byte {
@@ -269,22 +306,22 @@ func decodeObject(rec []byte, o *meta.Object) (hasInline bool, err error) {
 			o.CacheControl = string(p)
 		case fExpires:
 			o.Expires = string(p)
-		case fUserMeta, fChecksum:
+		case fUserMeta, fChecksum, fTag:
 			k, v, err := decodePair(p)
 			if err != nil {
 				return err
 			}
-			if tag == fUserMeta {
-				if o.UserMeta == nil {
-					o.UserMeta = make(map[string]string)
-				}
-				o.UserMeta[k] = v
-			} else {
-				if o.Checksums == nil {
-					o.Checksums = make(map[string]string)
-				}
-				o.Checksums[k] = v
+			m := &o.UserMeta
+			switch tag {
+			case fChecksum:
+				m = &o.Checksums
+			case fTag:
+				m = &o.Tags
 			}
+			if *m == nil {
+				*m = make(map[string]string)
+			}
+			(*m)[k] = v
 		case fStorageClass:
 			o.StorageClass = string(p)
 		case fInline:

@@ -26,6 +26,7 @@ func sampleRecord() meta.Object {
 			{BlobID: "p3", Size: 5 << 20, PartNumber: 3, ETag: "ffeeddccbbaa99887766554433221100", Checksum: "AAAAAA=="},
 			{BlobID: "p4", Size: 1, PartNumber: 10000}},
 		ChecksumType: "COMPOSITE", UploadID: "upload-\x00-id", PartsCount: 4,
+		Tags: map[string]string{"project": "coffer", "": "", "k\x00": "v=1&w"},
 	}
 }
 
@@ -207,6 +208,8 @@ func FuzzDecodeObject(f *testing.F) {
 	f.Add([]byte{recordVersion, fSegment, 2, 0x80, 1})
 	f.Add([]byte{recordVersion, 99, 0})
 	f.Add([]byte{recordVersion, fSegment, 1, 0, fSegmentPart, 4, 0, 2, 1, 'e'})
+	f.Add([]byte{recordVersion, fTag, 3, 1, 'k', 'v', fTag, 1, 0, fInline, 0})
+	f.Add([]byte{recordVersion, fTag, 2, 5, 'k'})
 	b := meta.Bucket{Owner: "o", Created: time.Unix(1, 2)}
 	f.Add(encodeBucket(&b))
 	u := sampleUpload()
@@ -229,6 +232,7 @@ func FuzzDecodeObject(f *testing.F) {
 			if hasInline2 != hasInline || !sameObject(got, again) {
 				t.Fatalf("re-encode changed the record: %+v -> %+v", got, again)
 			}
+			checkReplaceTags(t, rec, got, hasInline)
 		}
 		var bk meta.Bucket
 		if err := decodeBucket(rec, &bk); err == nil {
@@ -266,5 +270,89 @@ func sameObject(a, b meta.Object) bool {
 		a.CacheControl == b.CacheControl && a.Expires == b.Expires && a.StorageClass == b.StorageClass &&
 		maps.Equal(a.UserMeta, b.UserMeta) && maps.Equal(a.Checksums, b.Checksums) &&
 		a.ChecksumType == b.ChecksumType && a.UploadID == b.UploadID && a.PartsCount == b.PartsCount &&
-		slices.Equal(a.Segments, b.Segments)
+		maps.Equal(a.Tags, b.Tags) && slices.Equal(a.Segments, b.Segments)
+}
+
+// checkReplaceTags: retagging the record rec (which decodes to got) changes
+// its tags and nothing else, and retagging twice is the same as once.
+func checkReplaceTags(t *testing.T, rec []byte, got meta.Object, hasInline bool) {
+	t.Helper()
+	for _, tags := range []map[string]string{nil, {"new": "tag", "": "\x00"}} {
+		out, err := replaceTags(rec, tags)
+		if err != nil {
+			t.Fatalf("replaceTags of a decodable record: %v", err)
+		}
+		var re meta.Object
+		hasInline2, err := decodeObject(out, &re)
+		if err != nil {
+			t.Fatalf("decoding a retagged record: %v", err)
+		}
+		want := got
+		want.Tags = tags
+		if len(tags) == 0 {
+			want.Tags = nil
+		}
+		re.Inline = got.Inline
+		if hasInline2 != hasInline || !sameObject(re, want) {
+			t.Fatalf("replaceTags(%q) changed more than tags: %+v -> %+v", tags, got, re)
+		}
+		twice, err := replaceTags(out, tags)
+		if err != nil || len(twice) != len(out) {
+			t.Fatalf("retagging a retagged record: %d bytes, %v; want %d bytes", len(twice), err, len(out))
+		}
+	}
+}
+
+// TestReplaceTags: a retagged record keeps every other field byte for byte,
+// fields unknown to this release included; old records decode with nil
+// Tags; a record with broken framing is refused.
+func TestReplaceTags(t *testing.T) {
+	o := sampleRecord()
+	o.Inline = []byte("x")
+	rec := appendField(encodeObject(&o), 99, []byte("future field"))
+	tags := map[string]string{"a": "1"}
+	out, err := replaceTags(rec, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got meta.Object
+	hasInline, err := decodeObject(out, &got)
+	if err != nil || !hasInline {
+		t.Fatalf("decode retagged = inline %v, %v", hasInline, err)
+	}
+	want := o
+	want.Inline, want.Tags = nil, tags
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("retagged record = %+v, want %+v", got, want)
+	}
+	var future []byte
+	_ = fields(out, func(tag uint64, p []byte) error {
+		if tag == 99 {
+			future = p
+		}
+		return nil
+	})
+	if string(future) != "future field" {
+		t.Errorf("unknown field after retagging = %q, want it kept", future)
+	}
+
+	// A record written before tags existed: no fTag field, nil Tags.
+	o.Tags = nil
+	var old meta.Object
+	if _, err := decodeObject(encodeObject(&o), &old); err != nil || old.Tags != nil {
+		t.Errorf("record without tags decodes with Tags %#v, %v; want nil", old.Tags, err)
+	}
+	for name, bad := range map[string][]byte{
+		"empty":   nil,
+		"version": {recordVersion + 1},
+		"length":  {recordVersion, fETag, 9, 'x'},
+	} {
+		if _, err := replaceTags(bad, tags); !errors.Is(err, errCorrupt) {
+			t.Errorf("replaceTags(%s) err = %v, want errCorrupt", name, err)
+		}
+	}
+	var m meta.Object
+	if _, err := decodeObject([]byte{recordVersion, fTag, 2, 5, 'k'}, &m); !errors.Is(err, errCorrupt) {
+		t.Errorf("decoding a bad tag entry: err = %v, want errCorrupt", err)
+	}
 }

@@ -16,7 +16,9 @@
 // holds one of a fixed set of striped mutexes chosen by (bucket, key) across
 // its read and commit. Bucket existence is guarded by striped RWMutexes:
 // PutObject holds the read side, CreateBucket and DeleteBucket the write
-// side, so no object is ever committed into a bucket being deleted.
+// side, so no object is ever committed into a bucket being deleted. Bucket
+// config writes (configs.go) hold the read side too and no other lock;
+// PutObjectTags, like DeleteObject, holds only the key mutex.
 //
 // Multipart state (uploads.go) adds striped RWMutexes chosen by upload ID
 // and striped mutexes chosen by (upload ID, part number). Every write of an
@@ -340,8 +342,9 @@ func (s *Store) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 
 // DeleteBucket implements meta.Buckets. It holds the bucket's write lock, so
 // no PutObject or upload write into it is between its existence check and its
-// commit. The bucket's uploads, their parts and the parts' blob references go
-// in the same batch as the bucket record; the part blobs become orphans.
+// commit. The bucket's uploads, their parts and the parts' blob references, and
+// its configs, go in the same batch as the bucket record; the part blobs
+// become orphans.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if err := s.enter(ctx); err != nil {
 		return fmt.Errorf("deleting bucket: %w", err)
@@ -374,6 +377,9 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}
 	if err := s.dropUploads(batch, name); err != nil {
+		return fmt.Errorf("deleting bucket %q: %w", name, err)
+	}
+	if err := s.dropConfigs(batch, name); err != nil {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}
 	if err := batch.Commit(pebble.Sync); err != nil {

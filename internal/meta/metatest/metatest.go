@@ -74,14 +74,21 @@ func Run(t *testing.T, open Opener) {
 		{"UploadDeleteBucket", h.testUploadDeleteBucket},
 		{"UploadRaceDeleteBucket", h.testUploadRaceDeleteBucket},
 		{"UploadsInitiatedBefore", h.testUploadsInitiatedBefore},
+		{"ConfigBasic", h.testConfigBasic},
+		{"ConfigIsolation", h.testConfigIsolation},
+		{"ConfigDeleteBucket", h.testConfigDeleteBucket},
+		{"ConfigRaceDeleteBucket", h.testConfigRaceDeleteBucket},
+		{"TagsRoundTrip", h.testTagsRoundTrip},
+		{"PutObjectTags", h.testPutObjectTags},
+		{"RacePutObjectTags", h.testRacePutObjectTags},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
 }
 
 // RunReopen checks that everything written survives Close and reopening:
-// buckets, records of every shape, deletions, the blob reference index and
-// multipart state.
+// buckets, records of every shape, deletions, the blob reference index,
+// multipart state, bucket configs and object tags.
 func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	ctx := context.Background()
 	s := open(t)
@@ -109,6 +116,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkUploads := writeUploadsForReopen(t, s)
+	checkConfigsTags := writeConfigsTagsForReopen(t, s)
 	if err := s.DeleteBucket(ctx, "gone"); err != nil {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
@@ -148,13 +156,14 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	if err != nil {
 		t.Fatalf("ListObjects after reopen: %v", err)
 	}
-	if got, want := pageKeys(page), []string{"done", "inline/ü", "over", "segments"}; !slices.Equal(got, want) {
+	if got, want := pageKeys(page), []string{"done", "inline/ü", "over", "segments", "tagged"}; !slices.Equal(got, want) {
 		t.Errorf("ListObjects after reopen = %q, want %q", got, want)
 	}
 	for blob, want := range map[string]bool{"blob-kept": true, "blob-new": true, "blob-old": false, "blob-deleted": false} {
 		checkBlobInUse(t, s2, blob, want)
 	}
 	checkUploads(t, s2)
+	checkConfigsTags(t, s2)
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
 	rep, err := s2.PutObject(ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
@@ -219,6 +228,7 @@ func fullObject(bucket, key string, gen int) meta.Object {
 		UserMeta:           map[string]string{"color": "blue", "empty": "", "ünï": "cöde\x00x"},
 		Checksums:          map[string]string{"CRC32": "AAAAAA==", "SHA256": "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="},
 		StorageClass:       "STANDARD",
+		Tags:               map[string]string{"project": "coffer", "empty": "", "ü k": "a=b&c\x00"},
 		Inline:             data,
 	}
 }
@@ -324,6 +334,18 @@ func checkObject(t *testing.T, what string, want, got meta.Object, withInline bo
 	}
 	if !maps.Equal(got.Checksums, want.Checksums) {
 		diffs = append(diffs, fmt.Sprintf("Checksums = %q, want %q", got.Checksums, want.Checksums))
+	}
+	if !maps.Equal(got.Tags, want.Tags) {
+		diffs = append(diffs, fmt.Sprintf("Tags = %q, want %q", got.Tags, want.Tags))
+	}
+	if got.ChecksumType != want.ChecksumType {
+		add("ChecksumType", want.ChecksumType, got.ChecksumType)
+	}
+	if got.UploadID != want.UploadID {
+		add("UploadID", want.UploadID, got.UploadID)
+	}
+	if got.PartsCount != want.PartsCount {
+		diffs = append(diffs, fmt.Sprintf("PartsCount = %d, want %d", got.PartsCount, want.PartsCount))
 	}
 	if !slices.Equal(got.Segments, want.Segments) {
 		diffs = append(diffs, fmt.Sprintf("Segments = %+v, want %+v", got.Segments, want.Segments))
