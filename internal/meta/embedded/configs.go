@@ -49,16 +49,12 @@ func (s *Store) writeConfig(ctx context.Context, doing, bucket, name string, op 
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
-	exists, err := has(s.db, bucketKey(bucket))
-	if err != nil {
+	if err := s.requireBucket(bucket); err != nil {
 		return fmt.Errorf("%s bucket config %q of %q: %w", doing, name, bucket, err)
-	}
-	if !exists {
-		return fmt.Errorf("%s bucket config %q of %q: %w", doing, name, bucket, meta.ErrBucketNotFound)
 	}
 	batch := s.db.NewBatch()
 	defer batch.Close()
-	err = op(batch, configKey(bucket, name))
+	err := op(batch, configKey(bucket, name))
 	if err == nil {
 		err = batch.Commit(pebble.Sync)
 	}

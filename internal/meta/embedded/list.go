@@ -23,12 +23,8 @@ func (s *Store) ListObjects(ctx context.Context, bucket string, opts meta.ListOp
 		return meta.ListPage{}, fmt.Errorf("listing objects: %w", err)
 	}
 	defer s.leave()
-	exists, err := has(s.db, bucketKey(bucket))
-	if err != nil {
+	if err := s.requireBucket(bucket); err != nil {
 		return meta.ListPage{}, fmt.Errorf("listing objects in %q: %w", bucket, err)
-	}
-	if !exists || checkBucketName(bucket) != nil {
-		return meta.ListPage{}, fmt.Errorf("listing objects in %q: %w", bucket, meta.ErrBucketNotFound)
 	}
 	page, err := s.list(ctx, bucket, opts)
 	if err != nil {

@@ -409,3 +409,19 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	p.l.Error(msg, "component", "pebble")
 	panic("pebble: " + msg)
 }
+
+// requireBucket returns meta.ErrBucketNotFound unless the bucket exists
+// (a name the store cannot hold never does), or the read's own error.
+func (s *Store) requireBucket(bucket string) error {
+	if checkBucketName(bucket) != nil {
+		return meta.ErrBucketNotFound
+	}
+	exists, err := has(s.db, bucketKey(bucket))
+	if err != nil {
+		return err
+	}
+	if !exists {
+		return meta.ErrBucketNotFound
+	}
+	return nil
+}

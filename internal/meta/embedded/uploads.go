@@ -50,12 +50,8 @@ func (s *Store) CreateUpload(ctx context.Context, u meta.Upload) error {
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
-	exists, err := has(s.db, bucketKey(bucket))
-	if err != nil {
+	if err := s.requireBucket(bucket); err != nil {
 		return fmt.Errorf("creating upload of %q/%q: %w", bucket, key, err)
-	}
-	if !exists {
-		return fmt.Errorf("creating upload of %q/%q: %w", bucket, key, meta.ErrBucketNotFound)
 	}
 	ul := s.uploadLock(id)
 	ul.Lock()
@@ -113,15 +109,10 @@ func (s *Store) GetUpload(ctx context.Context, bucket, key, id string) (meta.Upl
 	if ok {
 		return u, nil
 	}
-	exists, err := has(s.db, bucketKey(bucket))
-	switch {
-	case err != nil:
+	if err := s.requireBucket(bucket); err != nil {
 		return meta.Upload{}, fmt.Errorf("getting upload %q of %q/%q: %w", id, bucket, key, err)
-	case !exists || checkBucketName(bucket) != nil:
-		return meta.Upload{}, fmt.Errorf("getting upload %q of %q/%q: %w", id, bucket, key, meta.ErrBucketNotFound)
-	default:
-		return meta.Upload{}, fmt.Errorf("getting upload %q of %q/%q: %w", id, bucket, key, meta.ErrUploadNotFound)
 	}
+	return meta.Upload{}, fmt.Errorf("getting upload %q of %q/%q: %w", id, bucket, key, meta.ErrUploadNotFound)
 }
 
 // PutPart implements meta.Uploads. It holds the bucket's read lock (so that

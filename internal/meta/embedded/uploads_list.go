@@ -19,12 +19,8 @@ func (s *Store) ListUploads(ctx context.Context, bucket string, opts meta.Upload
 		return meta.UploadPage{}, fmt.Errorf("listing uploads: %w", err)
 	}
 	defer s.leave()
-	exists, err := has(s.db, bucketKey(bucket))
-	if err != nil {
+	if err := s.requireBucket(bucket); err != nil {
 		return meta.UploadPage{}, fmt.Errorf("listing uploads in %q: %w", bucket, err)
-	}
-	if !exists || checkBucketName(bucket) != nil {
-		return meta.UploadPage{}, fmt.Errorf("listing uploads in %q: %w", bucket, meta.ErrBucketNotFound)
 	}
 	page, err := s.listUploads(ctx, bucket, opts)
 	if err != nil {
