@@ -77,6 +77,7 @@ func (h *Handler) bucketFor(rq *request) error {
 	if !rq.principal.Root && b.Owner != rq.principal.Name {
 		return iam.ErrAccessDenied
 	}
+	rq.owner = b.Owner
 	rq.w.Header().Set("X-Amz-Bucket-Region", b.Region)
 	return nil
 }

@@ -93,6 +93,7 @@ type request struct {
 	query     url.Values
 	auth      *sigv4.Auth
 	principal iam.Principal
+	owner     string // the bucket's owner, once bucketFor has run
 	log       *slog.Logger
 	status    int
 }

@@ -116,22 +116,12 @@ func (h *Handler) listObjectsV1(rq *request) error {
 	b = appendBool(b, "IsTruncated", page.Truncated)
 	for i := range page.Objects {
 		b = append(b, "<Contents>"...)
-		b = appendObject(b, &page.Objects[i], enc, h.ownerOf(rq))
+		b = appendObject(b, &page.Objects[i], enc, rq.owner)
 		b = append(b, "</Contents>"...)
 	}
 	b = appendPrefixes(b, page.CommonPrefixes, enc)
 	b = append(b, "</ListBucketResult>"...)
 	return rq.writeXML(b)
-}
-
-// ownerOf is the owner shown in listings: the bucket's owner, since every
-// object belongs to it until ACLs say otherwise.
-func (h *Handler) ownerOf(rq *request) string {
-	b, err := h.objects.Bucket(rq.ctx(), rq.bucket)
-	if err != nil {
-		return rq.principal.Name
-	}
-	return b.Owner
 }
 
 var errInvalidToken = errorf("InvalidArgument", http.StatusBadRequest, "The continuation token provided is incorrect.")
@@ -163,7 +153,7 @@ func (h *Handler) listObjectsV2(rq *request) error {
 	}
 	owner := ""
 	if rq.query.Get("fetch-owner") == "true" {
-		owner = h.ownerOf(rq)
+		owner = rq.owner
 	}
 	b := xmlHeader()
 	b = appendListHead(b, "ListBucketResult", rq.bucket, opts, maxKeys, enc)
@@ -211,7 +201,7 @@ func (h *Handler) listObjectVersions(rq *request) error {
 	if err != nil {
 		return err
 	}
-	owner := h.ownerOf(rq)
+	owner := rq.owner
 	b := xmlHeader()
 	b = appendListHead(b, "ListVersionsResult", rq.bucket, opts, maxKeys, enc)
 	b = appendElem(b, "KeyMarker", enc.enc(keyMarker))

@@ -173,9 +173,13 @@ func (h *Handler) objectHeaders(rq *request, rd *object.Reader) int {
 		hdr.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(max(o.PartsCount, 1)))
 	}
 	if !rd.Partial && strings.EqualFold(rq.r.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
+		typ := o.ChecksumType
+		if typ == "" {
+			typ = object.ChecksumFullObject
+		}
 		for alg, v := range o.Checksums {
 			hdr.Set("X-Amz-Checksum-"+alg, v)
-			hdr.Set("X-Amz-Checksum-Type", "FULL_OBJECT")
+			hdr.Set("X-Amz-Checksum-Type", typ)
 		}
 	}
 	for _, ov := range responseOverrides {

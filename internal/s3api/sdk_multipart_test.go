@@ -214,6 +214,9 @@ func TestSDKMultipartChecksums(t *testing.T) {
 		if err != nil || !bytes.Equal(got, slices.Concat(p1, p2)) {
 			t.Errorf("%s: GET with checksum mode: %v", key, err)
 		}
+		if out.ChecksumType != wantType {
+			t.Errorf("%s: GET reports checksum type %q, want %q", key, out.ChecksumType, wantType)
+		}
 	}
 	// CRC64NVME cannot be composite.
 	_, err := c.CreateMultipartUpload(x, &s3.CreateMultipartUploadInput{Bucket: aws.String("mpsum"), Key: aws.String("bad"),
