@@ -120,6 +120,10 @@ func TestFailedWritesLeaveNothing(t *testing.T) {
 		if !errors.Is(err, object.ErrIncompleteBody) {
 			t.Errorf("size %d: truncated body err %v", size, err)
 		}
+		_, err = f.svc.PutObject(ctx, object.PutInput{Bucket: "bkt", Key: "long", Size: int64(size) - 1, Body: bytes.NewReader(make([]byte, size))})
+		if !errors.Is(err, object.ErrInvalidArgument) {
+			t.Errorf("size %d: body longer than declared: %v", size, err)
+		}
 		_, err = f.svc.PutObject(ctx, object.PutInput{Bucket: "bkt", Key: "short2", Size: int64(size) + 1, Body: bytes.NewReader(make([]byte, size))})
 		if !errors.Is(err, object.ErrIncompleteBody) {
 			t.Errorf("size %d: short body err %v", size, err)

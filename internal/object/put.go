@@ -273,12 +273,17 @@ func (s *Service) receive(ctx context.Context, in PutInput, obj *meta.Object, in
 // onlyReader hides any WriterTo so io.CopyBuffer uses our pooled buffer.
 type onlyReader struct{ io.Reader }
 
+// checkLength compares what was read (at most limit+1 bytes) with the
+// declared length. The front ends already stop bodies at their declared
+// length; a longer one here is refused rather than stored one byte long.
 func checkLength(declared, got, limit int64) error {
 	switch {
 	case got > limit && declared < 0:
 		return fmt.Errorf("body over %d bytes: %w", limit, ErrEntityTooLarge)
 	case declared >= 0 && got < declared:
 		return fmt.Errorf("got %d of %d bytes: %w", got, declared, ErrIncompleteBody)
+	case declared >= 0 && got > declared:
+		return fmt.Errorf("body longer than its declared %d bytes: %w", declared, ErrInvalidArgument)
 	}
 	return nil
 }
