@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cofferstore/coffer/internal/object"
 )
@@ -156,5 +157,23 @@ func TestEncoderURL(t *testing.T) {
 	}
 	if got := encoder(false).enc("a b"); got != "a b" {
 		t.Errorf("plain enc = %q", got)
+	}
+}
+
+func TestAppendISO8601MatchesLayout(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 11, 22, 7, 5, 9, 123456789, time.UTC),
+		time.Date(1999, 1, 1, 0, 0, 0, 0, time.FixedZone("x", 3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Unix(0, 0),
+	} {
+		got := string(appendISO8601(nil, tm))
+		if want := tm.UTC().Format(timeFormat); got != want {
+			t.Errorf("appendISO8601(%v) = %s, want %s", tm, got, want)
+		}
+	}
+	if got := string(appendETag(nil, "abc")); got != "<ETag>&quot;abc&quot;</ETag>" {
+		t.Errorf("appendETag = %s", got)
 	}
 }

@@ -53,7 +53,7 @@ func appendOwner(b []byte, name string) []byte {
 func appendObject(b []byte, o *meta.Object, enc encoder, owner string) []byte {
 	b = appendElem(b, "Key", enc.enc(o.Key))
 	b = appendTime(b, "LastModified", o.Modified)
-	b = appendElem(b, "ETag", quoteETag(o.ETag))
+	b = appendETag(b, o.ETag)
 	for alg := range o.Checksums {
 		b = appendElem(b, "ChecksumAlgorithm", alg)
 	}
@@ -70,6 +70,19 @@ func storageClass(o *meta.Object) string {
 		return "STANDARD"
 	}
 	return o.StorageClass
+}
+
+// listSizeHint estimates a listing's XML size: about 300 bytes of markup
+// per entry besides its key.
+func listSizeHint(page meta.ListPage) int {
+	n := 1024
+	for i := range page.Objects {
+		n += 300 + len(page.Objects[i].Key)
+	}
+	for _, p := range page.CommonPrefixes {
+		n += 64 + len(p)
+	}
+	return n
 }
 
 func appendPrefixes(b []byte, prefixes []string, enc encoder) []byte {
@@ -107,7 +120,7 @@ func (h *Handler) listObjectsV1(rq *request) error {
 	if err != nil {
 		return err
 	}
-	b := xmlHeader()
+	b := xmlHeaderSized(listSizeHint(page))
 	b = appendListHead(b, "ListBucketResult", rq.bucket, opts, maxKeys, enc)
 	b = appendElem(b, "Marker", enc.enc(marker))
 	if page.Truncated {
@@ -155,7 +168,7 @@ func (h *Handler) listObjectsV2(rq *request) error {
 	if rq.query.Get("fetch-owner") == "true" {
 		owner = rq.owner
 	}
-	b := xmlHeader()
+	b := xmlHeaderSized(listSizeHint(page))
 	b = appendListHead(b, "ListBucketResult", rq.bucket, opts, maxKeys, enc)
 	b = appendInt(b, "KeyCount", int64(len(page.Objects)+len(page.CommonPrefixes)))
 	if hasToken {
@@ -202,7 +215,7 @@ func (h *Handler) listObjectVersions(rq *request) error {
 		return err
 	}
 	owner := rq.owner
-	b := xmlHeader()
+	b := xmlHeaderSized(listSizeHint(page))
 	b = appendListHead(b, "ListVersionsResult", rq.bucket, opts, maxKeys, enc)
 	b = appendElem(b, "KeyMarker", enc.enc(keyMarker))
 	b = appendElem(b, "VersionIdMarker", versionMarker)
@@ -218,7 +231,7 @@ func (h *Handler) listObjectVersions(rq *request) error {
 		b = appendElem(b, "VersionId", "null")
 		b = appendBool(b, "IsLatest", true)
 		b = appendTime(b, "LastModified", o.Modified)
-		b = appendElem(b, "ETag", quoteETag(o.ETag))
+		b = appendETag(b, o.ETag)
 		b = appendInt(b, "Size", o.Size)
 		b = appendElem(b, "StorageClass", storageClass(o))
 		b = appendOwner(b, owner)
