@@ -129,9 +129,12 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (PutResult, error)
 		}
 	}
 	// Fail fast before streaming a large body into a bucket that is not
-	// there; the commit checks again atomically.
-	if _, err := s.Bucket(ctx, in.Bucket); err != nil {
-		return PutResult{}, err
+	// there; the commit checks again atomically, which is enough for a
+	// body known to be small.
+	if in.Size < 0 || in.Size > s.inlineMax {
+		if _, err := s.Bucket(ctx, in.Bucket); err != nil {
+			return PutResult{}, err
+		}
 	}
 
 	obj := meta.Object{Bucket: in.Bucket, Key: in.Key}
