@@ -22,7 +22,7 @@ type CopySource struct {
 	Range *Range
 }
 
-// open opens the copy source, turning every failed condition into 412.
+// openSource opens the copy source, turning every failed condition into 412.
 func (s *Service) openSource(ctx context.Context, src CopySource) (*Reader, error) {
 	rd, err := s.GetObject(ctx, GetInput{Bucket: src.Bucket, Key: src.Key, Cond: src.Cond, Range: src.Range})
 	if errors.Is(err, ErrNotModified) {

@@ -1,7 +1,6 @@
 package object
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/rand"
@@ -11,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cofferstore/coffer/internal/checksum"
@@ -356,9 +356,7 @@ func objectChecksum(alg checksum.Algorithm, typ string, sums [][]byte, segs []me
 	return checksum.Encode(acc), nil
 }
 
-func trimQuotes(s string) string {
-	return string(bytes.Trim([]byte(s), `"`))
-}
+func trimQuotes(s string) string { return strings.Trim(s, `"`) }
 
 // missingAsNoSuchKey turns a failed If-Match into NoSuchKey when the key
 // does not exist, as S3 answers conditional writes.

@@ -34,11 +34,9 @@ func roundTripChecksums(t *testing.T, c *s3.Client, bucket string) {
 		for _, size := range []int{10, 300 << 10} {
 			data := randBytes(t, size)
 			key := string(alg) + "/" + string(rune('a'+size%26))
-			put, err := c.PutObject(x, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data), ChecksumAlgorithm: alg})
-			if err != nil {
+			if _, err := c.PutObject(x, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(data), ChecksumAlgorithm: alg}); err != nil {
 				t.Fatalf("PUT %s %d: %v", alg, size, err)
 			}
-			_ = put
 			out, err := c.GetObject(x, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), ChecksumMode: types.ChecksumModeEnabled})
 			if err != nil {
 				t.Fatalf("GET %s: %v", alg, err)

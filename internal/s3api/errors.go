@@ -70,7 +70,7 @@ var mapping = []struct {
 	{object.ErrMalformedCompletion, apiError{"MalformedXML", 400, "The XML you provided was not well-formed or did not validate against our published schema."}},
 	{object.ErrInvalidRequest, apiError{"InvalidRequest", 400, "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."}},
 	{object.ErrInvalidTag, apiError{"InvalidTag", 400, "The tag provided was not a valid tag. Tags have at most 128-character keys and 256-character values, no aws: prefix, and at most 10 per object (50 per bucket)."}},
-	{object.ErrServiceUnavailable, apiError{"ServiceUnavailable", 503, "Please reduce your request rate."}},
+	{object.ErrServiceUnavailable, apiError{"ServiceUnavailable", 503, "The service is unavailable. Please retry."}},
 	{iam.ErrAccessDenied, apiError{"AccessDenied", 403, "Access Denied."}},
 	{iam.ErrUnknownAccessKey, apiError{"InvalidAccessKeyId", 403, "The AWS access key Id you provided does not exist in our records."}},
 	{sigv4.ErrUnknownAccessKey, apiError{"InvalidAccessKeyId", 403, "The AWS access key Id you provided does not exist in our records."}},
