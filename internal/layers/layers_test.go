@@ -18,6 +18,8 @@ var rank = map[string]int{
 	"internal/sigv4":      0,
 	"internal/sigv2":      0,
 	"internal/postpolicy": 0,
+	"internal/policy":     0,
+	"internal/lifecycle":  0,
 	"internal/meta":       1,
 	"internal/blob":       1,
 	"internal/iam":        2,

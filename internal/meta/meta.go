@@ -23,6 +23,13 @@ var (
 	ErrPreconditionFailed = errors.New("precondition failed")
 	ErrUploadNotFound     = errors.New("multipart upload not found")
 	ErrConfigNotFound     = errors.New("bucket configuration not found")
+	// ErrDeleteMarker accompanies ErrObjectNotFound when the version asked
+	// for (or the latest version) is a delete marker; the marker's record is
+	// returned alongside so the caller can report its version id.
+	ErrDeleteMarker = errors.New("version is a delete marker")
+	// ErrLocked refuses the removal (or replacement) of a version under
+	// object-lock retention or legal hold.
+	ErrLocked = errors.New("object version is locked")
 	// ErrUnavailable means the store cannot serve right now (closed, or its
 	// backing service is down); the request may be retried later.
 	ErrUnavailable = errors.New("metadata store unavailable")
@@ -34,6 +41,40 @@ type Bucket struct {
 	Owner   string // id of the owning principal (the access key or user name)
 	Region  string
 	Created time.Time
+	// Versioning is "" (never enabled), VersioningEnabled or
+	// VersioningSuspended. The store reads it atomically with every object
+	// write to decide whether the write makes a new version.
+	Versioning string
+	// ObjectLock reports that object lock is enabled (it never turns off).
+	ObjectLock bool
+}
+
+// Bucket versioning states, and the version id of the null version.
+const (
+	VersioningEnabled   = "Enabled"
+	VersioningSuspended = "Suspended"
+	NullVersion         = "null"
+)
+
+// Object-lock retention modes.
+const (
+	LockGovernance = "GOVERNANCE"
+	LockCompliance = "COMPLIANCE"
+)
+
+// Retention is an object version's object-lock retention.
+type Retention struct {
+	Mode  string // "", LockGovernance or LockCompliance
+	Until time.Time
+}
+
+// Protects reports whether r forbids removing the version at now; bypass
+// is the caller's governance bypass (compliance cannot be bypassed).
+func (r Retention) Protects(now time.Time, bypass bool) bool {
+	if r.Mode == "" || !now.Before(r.Until) {
+		return false
+	}
+	return r.Mode == LockCompliance || !bypass
 }
 
 // Segment is one run of an object's bytes held in a blob. For an object
@@ -48,13 +89,28 @@ type Segment struct {
 	Checksum   string // base64 of the part's checksum in the object's algorithm
 }
 
-// Object is the record of an object's current version.
+// Object is the record of one version of an object.
 //
 // Its bytes are either Inline (small objects, stored in the metadata store
 // itself) or the concatenation of Segments (each a whole blob), never both.
+// A delete marker has neither, no ETag, and Size 0.
 type Object struct {
-	Bucket   string
-	Key      string
+	Bucket string
+	Key    string
+	// VersionID is assigned by the store on every write: NullVersion in a
+	// bucket whose versioning is not enabled, a fresh id otherwise. Ids are
+	// opaque and unique within a key.
+	VersionID string
+	// DeleteMarker marks a version that records a delete.
+	DeleteMarker bool
+	// IsLatest is set by the store in the records it returns: the version is
+	// the newest of its key.
+	IsLatest bool
+	// Retention and LegalHold are the version's object lock; the store
+	// refuses to remove a version they protect (ErrLocked).
+	Retention Retention
+	LegalHold bool
+
 	Size     int64
 	ETag     string // without quotes: MD5 hex, or "<md5-of-md5s>-N" for multipart
 	Modified time.Time
@@ -96,8 +152,9 @@ func (o *Object) BlobIDs() []string {
 	return ids
 }
 
-// Condition is a precondition on the current version of a key, evaluated
-// atomically with the write it guards.
+// Condition is a precondition on the latest version of a key, evaluated
+// atomically with the write it guards. A delete marker counts as no
+// version.
 type Condition struct {
 	// IfNoneMatch fails the write when the key has a current version.
 	IfNoneMatch bool
@@ -129,6 +186,88 @@ type ListPage struct {
 	NextAfter string
 }
 
+// VersionListOptions selects a page of a bucket's versions: keys in UTF-8
+// byte order, each key's versions newest first.
+type VersionListOptions struct {
+	Prefix    string
+	Delimiter string
+	// KeyMarker and VersionIDMarker are exclusive: without VersionIDMarker
+	// the page starts after every version of KeyMarker; with it, after that
+	// version of KeyMarker (an unknown VersionIDMarker starts at the next key).
+	// A KeyMarker that is a common prefix under Delimiter skips every key
+	// under it.
+	KeyMarker       string
+	VersionIDMarker string
+	Limit           int // versions plus common prefixes; < 1 means 1000
+}
+
+// VersionPage is one page of versions.
+type VersionPage struct {
+	// Versions carry every field except Inline; delete markers included,
+	// IsLatest set.
+	Versions       []Object
+	CommonPrefixes []string
+	Truncated      bool
+	// NextKeyMarker and NextVersionIDMarker name the last entry returned
+	// (NextVersionIDMarker is empty when that entry is a common prefix).
+	NextKeyMarker       string
+	NextVersionIDMarker string
+}
+
+// PutOptions qualify an object write.
+type PutOptions struct {
+	Cond *Condition
+	// Notice, when non-nil, is recorded in the outbox in the same commit.
+	Notice *Notice
+}
+
+// PutResult reports what an object write did.
+type PutResult struct {
+	// VersionID is the id the store gave the new version.
+	VersionID string
+	// Replaced is the record that left the store (the key's previous null
+	// version, when the write replaced it), without Inline bytes, holding
+	// only the segments whose blobs no record references any more, for
+	// release. Nil when nothing left the store (for instance when the
+	// previous version became noncurrent).
+	Replaced *Object
+}
+
+// DeleteOptions qualify a delete.
+type DeleteOptions struct {
+	// VersionID, when set, removes that version permanently (NullVersion
+	// names the null version). When empty the delete follows the bucket's
+	// versioning: unversioned removes the null version; enabled adds a delete
+	// marker with a fresh id (even when the key does not exist); suspended
+	// adds a null delete marker, removing any null version.
+	VersionID string
+	// Cond is checked against the latest version, only when VersionID is
+	// empty.
+	Cond *Condition
+	// BypassGovernance lets the delete remove a version under GOVERNANCE
+	// retention (never COMPLIANCE or legal hold).
+	BypassGovernance bool
+	Notice           *Notice
+}
+
+// DeleteResult reports what a delete did.
+type DeleteResult struct {
+	// VersionID is the id of the version removed or of the marker created.
+	VersionID string
+	// DeleteMarker is true when a marker was created, or when the version
+	// removed was a marker.
+	DeleteMarker bool
+	// Removed is the record that left the store (as PutResult.Replaced),
+	// nil when none did.
+	Removed *Object
+}
+
+// UpdateOptions qualify an in-place update of a version.
+type UpdateOptions struct {
+	Cond   *Condition // checked against the latest version
+	Notice *Notice
+}
+
 // Buckets stores bucket records.
 type Buckets interface {
 	// CreateBucket adds b. It returns ErrBucketExists if the name is taken
@@ -138,39 +277,62 @@ type Buckets interface {
 	GetBucket(ctx context.Context, name string) (Bucket, error)
 	// ListBuckets returns all buckets ordered by name.
 	ListBuckets(ctx context.Context) ([]Bucket, error)
+	// UpdateBucket applies fn to the bucket's record atomically and stores
+	// the result; fn may change only Versioning and ObjectLock (other changes
+	// are ignored). An error from fn aborts the update and is returned as is.
+	// ErrBucketNotFound if missing.
+	UpdateBucket(ctx context.Context, name string, fn func(*Bucket) error) (Bucket, error)
 	// DeleteBucket removes an empty bucket: ErrBucketNotFound if missing,
-	// ErrBucketNotEmpty if any object exists. In-progress multipart uploads
+	// ErrBucketNotEmpty if any version (delete markers included) exists. In-progress multipart uploads
 	// do not count; they are removed with the bucket (their part blobs are
 	// left for the orphan collector), and so are its configs. It is atomic against concurrent
 	// PutObject and CreateUpload: nothing is ever left in a deleted bucket.
 	DeleteBucket(ctx context.Context, name string) error
 }
 
-// Objects stores object records.
+// Objects stores object versions.
+//
+// A key's versions form a list, newest first. Its latest version, unless it
+// is a delete marker, is the key's current version: the one GET, listing
+// and conditions see. Versions are removed only explicitly (DeleteObject
+// with a VersionID) or when a write replaces the null version.
 type Objects interface {
-	// PutObject makes obj the current version of (obj.Bucket, obj.Key),
-	// durably and atomically: readers see the old record or the new one.
-	// cond, when non-nil, is checked atomically with the write and fails it
-	// with ErrPreconditionFailed. It returns the record it replaced (nil if
-	// none) so the caller can release that record's blobs; blobs still
-	// referenced by another record are never returned this way.
-	// ErrBucketNotFound if the bucket does not exist. The replaced record
-	// carries no Inline bytes.
-	PutObject(ctx context.Context, obj Object, cond *Condition) (replaced *Object, err error)
-	// GetObject returns the current record, Inline included.
-	// ErrBucketNotFound or ErrObjectNotFound when missing.
-	GetObject(ctx context.Context, bucket, key string) (Object, error)
-	// DeleteObject removes the current record and returns it (without
-	// Inline bytes) so the caller can release its blobs; as for PutObject,
-	// blobs still referenced by another record are left out of its
-	// Segments. A missing key returns ErrObjectNotFound, even with a
-	// condition; a missing bucket ErrBucketNotFound. cond as for PutObject.
-	DeleteObject(ctx context.Context, bucket, key string, cond *Condition) (Object, error)
-	// ListObjects returns one page of current records. Its cost follows the
-	// page size, not the bucket size: keys under a common prefix are skipped
-	// with a seek, not read one by one.
+	// PutObject adds obj as the newest version of (obj.Bucket, obj.Key),
+	// durably and atomically: readers see the old state or the new one. The
+	// store sets obj.VersionID by the bucket's versioning (see
+	// Object.VersionID); outside enabled versioning the key's null version,
+	// wherever it is in the list, is replaced. opts.Cond is checked
+	// atomically with the write and fails it with ErrPreconditionFailed.
+	// ErrLocked if the null version it would replace is locked.
+	// ErrBucketNotFound if the bucket does not exist.
+	PutObject(ctx context.Context, obj Object, opts PutOptions) (PutResult, error)
+	// GetObject returns a version, Inline included: the latest when
+	// versionID is empty. If that version is a delete marker it returns the
+	// marker's record and an error matching both ErrObjectNotFound and
+	// ErrDeleteMarker. ErrBucketNotFound or ErrObjectNotFound when missing.
+	GetObject(ctx context.Context, bucket, key, versionID string) (Object, error)
+	// DeleteObject removes a version or writes a delete marker, as
+	// DeleteOptions says. Removing a version the lock protects at the time
+	// of the call fails with ErrLocked. Removing the latest version makes
+	// the next one latest. ErrObjectNotFound when there is nothing to
+	// remove (unversioned bucket without the key, or an unknown VersionID),
+	// even with a condition; ErrBucketNotFound for a missing bucket.
+	DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) (DeleteResult, error)
+	// UpdateObject applies fn to a version's record (the latest when
+	// versionID is empty) atomically and stores the result; fn may change
+	// only Tags, Retention and LegalHold (other changes are ignored). An
+	// error from fn aborts and is returned as is. Missing versions and
+	// delete markers fail as for GetObject. Returns the stored record
+	// without Inline bytes.
+	UpdateObject(ctx context.Context, bucket, key, versionID string, opts UpdateOptions, fn func(*Object) error) (Object, error)
+	// ListObjects returns one page of current versions. Its cost follows
+	// the page size, not the bucket size nor the number of versions: keys
+	// under a common prefix are skipped with a seek, not read one by one.
 	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListPage, error)
-	// BlobInUse reports whether any object record or part references the
+	// ListObjectVersions returns one page of every version, delete markers
+	// included.
+	ListObjectVersions(ctx context.Context, bucket string, opts VersionListOptions) (VersionPage, error)
+	// BlobInUse reports whether any version or part references the
 	// blob. The collector of orphaned blobs calls it; it must see every
 	// committed write.
 	BlobInUse(ctx context.Context, blobID string) (bool, error)
@@ -189,16 +351,6 @@ type BucketConfigs interface {
 	// DeleteBucketConfig removes a config; removing an unset one is not an
 	// error. ErrBucketNotFound if the bucket is missing.
 	DeleteBucketConfig(ctx context.Context, bucket, name string) error
-}
-
-// ObjectTags updates the tags of an existing object in place.
-type ObjectTags interface {
-	// PutObjectTags replaces the current version's tags (nil or empty
-	// removes them) without changing anything else about the object,
-	// durably and atomically with cond (checked as for PutObject).
-	// ErrObjectNotFound (even with a condition) or ErrBucketNotFound when
-	// missing.
-	PutObjectTags(ctx context.Context, bucket, key string, tags map[string]string, cond *Condition) error
 }
 
 // Upload is an in-progress multipart upload.
@@ -270,19 +422,73 @@ type Uploads interface {
 	ListParts(ctx context.Context, bucket, key, id string, after, limit int) ([]Part, bool, error)
 	// ListUploads returns one page of a bucket's in-progress uploads.
 	ListUploads(ctx context.Context, bucket string, opts UploadListOptions) (UploadPage, error)
-	// CompleteUpload atomically checks cond against the key's current
-	// version, makes obj (whose Segments reference some of the upload's
-	// part blobs) the current version, and removes the upload and all its
-	// parts. It returns the replaced object (as PutObject does) and the
-	// parts whose blobs obj does not reference, for release.
+	// CompleteUpload atomically checks opts.Cond against the key's latest
+	// version, adds obj (whose Segments reference some of the upload's part
+	// blobs) as the newest version as PutObject does, and removes the upload
+	// and all its parts. It returns what PutObject returns and the parts
+	// whose blobs obj does not reference, for release.
 	// ErrUploadNotFound if the upload is gone.
-	CompleteUpload(ctx context.Context, bucket, key, id string, obj Object, cond *Condition) (replaced *Object, unused []Part, err error)
+	CompleteUpload(ctx context.Context, bucket, key, id string, obj Object, opts PutOptions) (PutResult, []Part, error)
 	// AbortUpload removes the upload and returns its parts for release.
 	// ErrUploadNotFound if it is gone.
 	AbortUpload(ctx context.Context, bucket, key, id string) ([]Part, error)
 	// UploadsInitiatedBefore returns up to limit uploads, of any bucket,
 	// initiated before t (for expiring abandoned uploads).
 	UploadsInitiatedBefore(ctx context.Context, t time.Time, limit int) ([]Upload, error)
+}
+
+// Destination names where an event goes: a notification target (its ARN)
+// and the id of the bucket notification configuration that matched.
+type Destination struct {
+	Target   string
+	ConfigID string
+}
+
+// Notice asks a write to record an event for each Destination in the
+// outbox, in the same commit as the write: the event exists exactly when the
+// change does.
+type Notice struct {
+	Name         string // the S3 event name, e.g. "s3:ObjectCreated:Put"
+	Principal    string
+	SourceIP     string
+	RequestID    string
+	Destinations []Destination
+}
+
+// Event is an outbox entry: one change, for one target. The store fills
+// Seq, Time and the object fields from the write it accompanied.
+type Event struct {
+	Seq      uint64 // unique and increasing across the store
+	Target   string
+	ConfigID string
+	Name     string
+	Time     time.Time
+	Bucket   string
+	Key      string
+	// VersionID, ETag and Size describe the version written, removed or
+	// the marker created.
+	VersionID string
+	ETag      string
+	Size      int64
+	Principal string
+	SourceIP  string
+	RequestID string
+}
+
+// Outbox holds undelivered events, per target, until delivery is
+// acknowledged.
+type Outbox interface {
+	// AppendEvents records events that accompany no object write (a
+	// notification test event, say), assigning Seq; Time is kept if set.
+	AppendEvents(ctx context.Context, events []Event) error
+	// PendingEvents returns up to limit of target's events in Seq order.
+	PendingEvents(ctx context.Context, target string, limit int) ([]Event, error)
+	// AckEvents removes target's events with the given Seqs; absent ones
+	// are ignored.
+	AckEvents(ctx context.Context, target string, seqs []uint64) error
+	// OutboxDepths returns the number of pending events per target (targets
+	// with none are absent). Its cost follows the outbox size.
+	OutboxDepths(ctx context.Context) (map[string]int, error)
 }
 
 // Store is a complete metadata store. Close releases it; methods called
@@ -292,6 +498,6 @@ type Store interface {
 	Objects
 	Uploads
 	BucketConfigs
-	ObjectTags
+	Outbox
 	Close() error
 }

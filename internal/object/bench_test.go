@@ -28,7 +28,7 @@ func benchService(b *testing.B) *object.Service {
 		b.Fatal(err)
 	}
 	svc := object.New(ms, bs, object.Options{})
-	if err := svc.CreateBucket(context.Background(), "bench", "o", "us-east-1"); err != nil {
+	if err := svc.CreateBucket(context.Background(), "bench", "o", "us-east-1", object.BucketOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	return svc

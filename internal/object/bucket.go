@@ -47,13 +47,23 @@ func ValidBucketName(name string) bool {
 	return true
 }
 
+// BucketOptions are the settings a bucket is created with.
+type BucketOptions struct {
+	// ObjectLock enables object lock, and with it versioning, for good.
+	ObjectLock bool
+}
+
 // CreateBucket creates a bucket owned by owner. Recreating one's own bucket
 // is ErrBucketOwnedByYou; someone else's, ErrBucketAlreadyExists.
-func (s *Service) CreateBucket(ctx context.Context, name, owner, region string) error {
+func (s *Service) CreateBucket(ctx context.Context, name, owner, region string, opts BucketOptions) error {
 	if !ValidBucketName(name) {
 		return fmt.Errorf("creating bucket %q: %w", name, ErrInvalidBucketName)
 	}
-	err := s.meta.CreateBucket(ctx, meta.Bucket{Name: name, Owner: owner, Region: region, Created: s.now().UTC()})
+	b := meta.Bucket{Name: name, Owner: owner, Region: region, Created: s.now().UTC()}
+	if opts.ObjectLock {
+		b.ObjectLock, b.Versioning = true, meta.VersioningEnabled
+	}
+	err := s.meta.CreateBucket(ctx, b)
 	if errors.Is(err, meta.ErrBucketExists) {
 		b, gerr := s.meta.GetBucket(ctx, name)
 		if gerr == nil && b.Owner == owner {

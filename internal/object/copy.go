@@ -16,6 +16,7 @@ var ErrInvalidRequest = errors.New("invalid request")
 // CopySource selects what a copy reads.
 type CopySource struct {
 	Bucket, Key string
+	VersionID   string // "" means the latest
 	// Cond holds the x-amz-copy-source-if-* headers. A copy fails with
 	// ErrPreconditionFailed where a GET would answer 304 or 412.
 	Cond  Conditions
@@ -24,7 +25,7 @@ type CopySource struct {
 
 // openSource opens the copy source, turning every failed condition into 412.
 func (s *Service) openSource(ctx context.Context, src CopySource) (*Reader, error) {
-	rd, err := s.GetObject(ctx, GetInput{Bucket: src.Bucket, Key: src.Key, Cond: src.Cond, Range: src.Range})
+	rd, err := s.GetObject(ctx, GetInput{Bucket: src.Bucket, Key: src.Key, VersionID: src.VersionID, Cond: src.Cond, Range: src.Range})
 	if errors.Is(err, ErrNotModified) {
 		return nil, fmt.Errorf("copy source: %w", ErrPreconditionFailed)
 	}
@@ -48,21 +49,28 @@ type CopyInput struct {
 	Algorithm   checksum.Algorithm // "" keeps the source's (or the default)
 }
 
+// CopyResult reports a copy: the new version (Inline cleared) and the
+// version of the source that was read.
+type CopyResult struct {
+	Object          meta.Object
+	SourceVersionID string
+}
+
 // CopyObject copies an object server-side, streaming it (never buffered
 // whole) into a new object: the copy shares nothing with its source, so
 // either can be deleted or overwritten independently.
-func (s *Service) CopyObject(ctx context.Context, in CopyInput) (meta.Object, error) {
-	if in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && !in.Replace && in.Algorithm == "" {
-		return meta.Object{}, fmt.Errorf("copying %s/%s onto itself without changing its metadata: %w", in.Bucket, in.Key, ErrInvalidRequest)
+func (s *Service) CopyObject(ctx context.Context, in CopyInput) (CopyResult, error) {
+	if in.Source.Bucket == in.Bucket && in.Source.Key == in.Key && in.Source.VersionID == "" && !in.Replace && in.Algorithm == "" {
+		return CopyResult{}, fmt.Errorf("copying %s/%s onto itself without changing its metadata: %w", in.Bucket, in.Key, ErrInvalidRequest)
 	}
 	rd, err := s.openSource(ctx, in.Source)
 	if err != nil {
-		return meta.Object{}, err
+		return CopyResult{}, err
 	}
 	defer rd.Close()
 	src := rd.Object
 	if rd.Length > MaxPutSize {
-		return meta.Object{}, fmt.Errorf("copying %d bytes in one request: %w", rd.Length, ErrEntityTooLarge)
+		return CopyResult{}, fmt.Errorf("copying %d bytes in one request: %w", rd.Length, ErrEntityTooLarge)
 	}
 	attrs := in.Attrs
 	if !in.Replace {
@@ -80,31 +88,37 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (meta.Object, er
 			alg = checksum.Algorithm(a)
 		}
 	}
-	put := PutInput{Bucket: in.Bucket, Key: in.Key, Body: rd, Size: rd.Length, Attrs: attrs, Cond: in.Cond}
+	// Object lock is never copied from the source: the copy gets what the
+	// request asks for, or the destination bucket's default.
+	attrs.Retention, attrs.LegalHold = in.Attrs.Retention, in.Attrs.LegalHold
+	put := PutInput{Bucket: in.Bucket, Key: in.Key, Body: rd, Size: rd.Length, Attrs: attrs, Cond: in.Cond, Event: EventCopy}
 	if alg != "" {
 		put.Checksum = &ExpectedChecksum{Algorithm: alg}
 	}
-	if _, err := s.PutObject(ctx, put); err != nil {
-		return meta.Object{}, err
-	}
-	obj, err := s.meta.GetObject(ctx, in.Bucket, in.Key)
+	res, err := s.PutObject(ctx, put)
 	if err != nil {
-		return meta.Object{}, fmt.Errorf("reading the copy back: %w", err)
+		return CopyResult{}, err
+	}
+	obj, err := s.meta.GetObject(ctx, in.Bucket, in.Key, res.VersionID)
+	if err != nil {
+		return CopyResult{}, fmt.Errorf("reading the copy back: %w", err)
 	}
 	obj.Inline = nil
-	return obj, nil
+	return CopyResult{Object: obj, SourceVersionID: src.VersionID}, nil
 }
 
-// UploadPartCopy fills a part from (a range of) an existing object.
-func (s *Service) UploadPartCopy(ctx context.Context, in PartInput, src CopySource) (meta.Part, error) {
+// UploadPartCopy fills a part from (a range of) an existing object. It
+// also returns the version of the source that was read.
+func (s *Service) UploadPartCopy(ctx context.Context, in PartInput, src CopySource) (meta.Part, string, error) {
 	rd, err := s.openSource(ctx, src)
 	if err != nil {
-		return meta.Part{}, err
+		return meta.Part{}, "", err
 	}
 	defer rd.Close()
 	if rd.Length > MaxPartSize {
-		return meta.Part{}, fmt.Errorf("copying a part of %d bytes: %w", rd.Length, ErrEntityTooLarge)
+		return meta.Part{}, "", fmt.Errorf("copying a part of %d bytes: %w", rd.Length, ErrEntityTooLarge)
 	}
 	in.Body, in.Size = rd, rd.Length
-	return s.UploadPart(ctx, in)
+	p, err := s.UploadPart(ctx, in)
+	return p, rd.Object.VersionID, err
 }

@@ -53,6 +53,8 @@ func (r Range) Resolve(size int64) (off, n int64, err error) {
 // GetInput selects an object and what part of it to read.
 type GetInput struct {
 	Bucket, Key string
+	// VersionID selects a version; "" means the latest.
+	VersionID string
 	Range       *Range
 	Cond        Conditions
 	// PartNumber, when > 0, selects one part of a multipart object (part 1
@@ -113,7 +115,7 @@ func (r *Reader) Close() error {
 func (s *Service) GetObject(ctx context.Context, in GetInput) (*Reader, error) {
 	const attempts = 3
 	for range attempts {
-		obj, err := s.meta.GetObject(ctx, in.Bucket, in.Key)
+		obj, err := s.getVersion(ctx, in.Bucket, in.Key, in.VersionID)
 		if err != nil {
 			return nil, fmt.Errorf("getting %s/%s: %w", in.Bucket, in.Key, err)
 		}

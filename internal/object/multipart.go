@@ -94,6 +94,13 @@ func (s *Service) CreateUpload(ctx context.Context, in CreateUploadInput) (meta.
 	if err != nil {
 		return meta.Upload{}, fmt.Errorf("creating upload: %w: %w", ErrInvalidArgument, err)
 	}
+	b, err := s.Bucket(ctx, in.Bucket)
+	if err != nil {
+		return meta.Upload{}, err
+	}
+	if err := s.applyLock(ctx, b, &in.Attrs); err != nil {
+		return meta.Upload{}, fmt.Errorf("creating upload for %s/%s: %w", in.Bucket, in.Key, err)
+	}
 	now := s.now().UTC()
 	u := meta.Upload{ID: newUploadID(now), Initiated: now, Owner: in.Owner,
 		Object: meta.Object{Bucket: in.Bucket, Key: in.Key}, ChecksumAlgorithm: string(in.ChecksumAlgorithm), ChecksumType: typ}
@@ -221,7 +228,7 @@ type CompleteInput struct {
 func (s *Service) CompleteUpload(ctx context.Context, in CompleteInput) (meta.Object, error) {
 	u, err := s.meta.GetUpload(ctx, in.Bucket, in.Key, in.UploadID)
 	if errors.Is(err, meta.ErrUploadNotFound) {
-		if obj, gerr := s.meta.GetObject(ctx, in.Bucket, in.Key); gerr == nil && obj.UploadID == in.UploadID {
+		if obj, gerr := s.meta.GetObject(ctx, in.Bucket, in.Key, ""); gerr == nil && obj.UploadID == in.UploadID {
 			obj.Inline = nil
 			return obj, nil
 		}
@@ -241,15 +248,21 @@ func (s *Service) CompleteUpload(ctx context.Context, in CompleteInput) (meta.Ob
 		return meta.Object{}, fmt.Errorf("completing upload %s: %w", in.UploadID, err)
 	}
 	obj.Modified = s.now().UTC()
-	replaced, unused, err := s.meta.CompleteUpload(ctx, in.Bucket, in.Key, in.UploadID, obj, in.Cond)
+	n, err := s.notice(ctx, in.Bucket, in.Key, EventComplete)
+	if err != nil {
+		return meta.Object{}, err
+	}
+	res, unused, err := s.meta.CompleteUpload(ctx, in.Bucket, in.Key, in.UploadID, obj, meta.PutOptions{Cond: in.Cond, Notice: n})
 	if err != nil {
 		if errors.Is(err, meta.ErrPreconditionFailed) && in.Cond != nil && in.Cond.IfMatch != "" {
 			err = s.missingAsNoSuchKey(ctx, in.Bucket, in.Key, err)
 		}
 		return meta.Object{}, fmt.Errorf("completing upload %s: %w", in.UploadID, err)
 	}
-	if replaced != nil {
-		s.release(ctx, replaced.BlobIDs())
+	s.committed(n)
+	obj.VersionID = res.VersionID
+	if res.Replaced != nil {
+		s.release(ctx, res.Replaced.BlobIDs())
 	}
 	for _, p := range unused {
 		s.release(ctx, []string{p.BlobID})
@@ -361,7 +374,7 @@ func trimQuotes(s string) string { return strings.Trim(s, `"`) }
 // missingAsNoSuchKey turns a failed If-Match into NoSuchKey when the key
 // does not exist, as S3 answers conditional writes.
 func (s *Service) missingAsNoSuchKey(ctx context.Context, bucket, key string, err error) error {
-	if _, gerr := s.meta.GetObject(ctx, bucket, key); errors.Is(gerr, meta.ErrObjectNotFound) {
+	if _, gerr := s.meta.GetObject(ctx, bucket, key, ""); errors.Is(gerr, meta.ErrObjectNotFound) {
 		return ErrNoSuchKey
 	}
 	return err

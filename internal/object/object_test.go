@@ -37,7 +37,7 @@ func newFixture(t *testing.T, inlineMax int64) *fixture {
 	f.svc = object.New(ms, f.blobs, object.Options{InlineMax: inlineMax, Now: func() time.Time {
 		return time.Now().Add(time.Duration(f.clock.Load()))
 	}})
-	if err := f.svc.CreateBucket(context.Background(), "bkt", "owner", "us-east-1"); err != nil {
+	if err := f.svc.CreateBucket(context.Background(), "bkt", "owner", "us-east-1", object.BucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -291,7 +291,7 @@ func TestGetServesNewVersionWhenBlobReleasedDuringOpen(t *testing.T) {
 	ctx := context.Background()
 	rb := &racingBlobs{Store: mem.New()}
 	svc := object.New(ms, rb, object.Options{InlineMax: 10})
-	if err := svc.CreateBucket(ctx, "bkt", "o", "r"); err != nil {
+	if err := svc.CreateBucket(ctx, "bkt", "o", "r", object.BucketOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	put := func(b byte) {

@@ -31,6 +31,10 @@ type Attrs struct {
 	StorageClass string
 	// Tags are the object's tags (x-amz-tagging).
 	Tags map[string]string
+	// Retention and LegalHold are the object-lock headers; a version in a
+	// bucket with object lock that names no retention gets the default.
+	Retention meta.Retention
+	LegalHold bool
 }
 
 func (a Attrs) apply(o *meta.Object) {
@@ -43,6 +47,8 @@ func (a Attrs) apply(o *meta.Object) {
 	o.UserMeta = a.UserMeta
 	o.StorageClass = a.StorageClass
 	o.Tags = a.Tags
+	o.Retention = a.Retention
+	o.LegalHold = a.LegalHold
 }
 
 // ExpectedChecksum is a checksum the client sent for the body.
@@ -68,6 +74,8 @@ type PutInput struct {
 	ContentMD5 []byte
 	Checksum   *ExpectedChecksum
 	Cond       *meta.Condition
+	// Event is the event name to record; "" means EventPut.
+	Event string
 }
 
 // PutResult reports a stored object.
@@ -75,6 +83,7 @@ type PutResult struct {
 	ETag      string // unquoted
 	Size      int64
 	Checksums map[string]string
+	VersionID string
 }
 
 // DefaultChecksum is computed and stored for objects whose writer named
@@ -128,13 +137,22 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (PutResult, error)
 			return PutResult{}, fmt.Errorf("putting %s/%s: %w: %w", in.Bucket, in.Key, ErrInvalidChecksum, err)
 		}
 	}
-	// Fail fast before streaming a large body into a bucket that is not
-	// there; the commit checks again atomically, which is enough for a
-	// body known to be small.
-	if in.Size < 0 || in.Size > s.inlineMax {
-		if _, err := s.Bucket(ctx, in.Bucket); err != nil {
-			return PutResult{}, err
-		}
+	// Fail before streaming a body into a bucket that is not there (the
+	// commit checks again atomically); the record also says whether object
+	// lock applies.
+	b, err := s.Bucket(ctx, in.Bucket)
+	if err != nil {
+		return PutResult{}, err
+	}
+	if err := s.applyLock(ctx, b, &in.Attrs); err != nil {
+		return PutResult{}, fmt.Errorf("putting %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	if in.Event == "" {
+		in.Event = EventPut
+	}
+	n, err := s.notice(ctx, in.Bucket, in.Key, in.Event)
+	if err != nil {
+		return PutResult{}, err
 	}
 
 	obj := meta.Object{Bucket: in.Bucket, Key: in.Key}
@@ -143,7 +161,7 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (PutResult, error)
 		return PutResult{}, fmt.Errorf("putting %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	obj.Modified = s.now().UTC()
-	replaced, err := s.meta.PutObject(ctx, obj, in.Cond)
+	res, err := s.meta.PutObject(ctx, obj, meta.PutOptions{Cond: in.Cond, Notice: n})
 	if err != nil {
 		s.release(ctx, obj.BlobIDs())
 		if errors.Is(err, meta.ErrPreconditionFailed) && in.Cond.IfMatch != "" {
@@ -151,10 +169,11 @@ func (s *Service) PutObject(ctx context.Context, in PutInput) (PutResult, error)
 		}
 		return PutResult{}, fmt.Errorf("putting %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	if replaced != nil {
-		s.release(ctx, replaced.BlobIDs())
+	s.committed(n)
+	if res.Replaced != nil {
+		s.release(ctx, res.Replaced.BlobIDs())
 	}
-	return PutResult{ETag: obj.ETag, Size: obj.Size, Checksums: obj.Checksums}, nil
+	return PutResult{ETag: obj.ETag, Size: obj.Size, Checksums: obj.Checksums, VersionID: res.VersionID}, nil
 }
 
 // digests computes, in the single pass over the body, the MD5 for the ETag

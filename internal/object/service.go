@@ -39,6 +39,14 @@ var (
 	ErrNotModified          = errors.New("not modified")
 	ErrInvalidArgument      = errors.New("invalid argument")
 	ErrServiceUnavailable   = meta.ErrUnavailable
+	ErrDeleteMarker         = meta.ErrDeleteMarker
+	ErrObjectLocked         = meta.ErrLocked
+	ErrNoSuchVersion        = errors.New("no such version")
+	ErrInvalidBucketState   = errors.New("invalid bucket state")
+	ErrNoObjectLockConfig   = errors.New("bucket has no object lock configuration")
+	ErrNoSuchObjectLock     = errors.New("object has no object lock configuration")
+	ErrInvalidRetention     = errors.New("invalid retention")
+	ErrRetentionDenied      = errors.New("changing this retention needs the governance bypass")
 	errBlobVanishedTooOften = errors.New("object changed repeatedly while opening it")
 )
 
@@ -59,6 +67,8 @@ type Options struct {
 	Logger    *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Events routes event notifications; nil records none.
+	Events EventRouter
 }
 
 // Service implements buckets and objects over a metadata store and a blob
@@ -69,6 +79,7 @@ type Service struct {
 	log       *slog.Logger
 	inlineMax int64
 	now       func() time.Time
+	router    EventRouter
 	bufs      sync.Pool // *[]byte of copyBufSize, for streaming bodies
 	// md5s hashes blob-sized bodies: MD5 for ETags was 73% of the CPU of a
 	// large PUT, and md5-simd computes up to 16 concurrent streams in one
@@ -82,7 +93,7 @@ const copyBufSize = 1 << 20
 // New returns a Service. It does not take ownership of the stores: the
 // caller closes them after the last request.
 func New(m meta.Store, b blob.Store, opts Options) *Service {
-	s := &Service{meta: m, blobs: b, log: opts.Logger, inlineMax: opts.InlineMax, now: opts.Now}
+	s := &Service{meta: m, blobs: b, log: opts.Logger, inlineMax: opts.InlineMax, now: opts.Now, router: opts.Events}
 	if s.inlineMax == 0 {
 		s.inlineMax = DefaultInline
 	}

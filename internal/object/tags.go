@@ -70,24 +70,42 @@ func ParseTaggingHeader(h string) (map[string]string, error) {
 	return tags, nil
 }
 
-// ObjectTags returns an object's tags (nil when it has none).
-func (s *Service) ObjectTags(ctx context.Context, bucket, key string) (map[string]string, error) {
-	obj, err := s.meta.GetObject(ctx, bucket, key)
+// ObjectTags returns a version's tags (nil when it has none) and its id;
+// versionID "" means the latest.
+func (s *Service) ObjectTags(ctx context.Context, bucket, key, versionID string) (map[string]string, string, error) {
+	obj, err := s.getVersion(ctx, bucket, key, versionID)
 	if err != nil {
-		return nil, fmt.Errorf("getting tags of %s/%s: %w", bucket, key, err)
+		return nil, "", fmt.Errorf("getting tags of %s/%s: %w", bucket, key, err)
 	}
-	return obj.Tags, nil
+	return obj.Tags, obj.VersionID, nil
 }
 
-// PutObjectTags replaces an object's tags; nil removes them.
-func (s *Service) PutObjectTags(ctx context.Context, bucket, key string, tags map[string]string) error {
+// PutObjectTags replaces a version's tags (nil removes them) and returns
+// its id.
+func (s *Service) PutObjectTags(ctx context.Context, bucket, key, versionID string, tags map[string]string) (string, error) {
 	if err := ValidateTags(tags, MaxObjectTags); err != nil {
-		return err
+		return "", err
 	}
-	if err := s.meta.PutObjectTags(ctx, bucket, key, tags, nil); err != nil {
-		return fmt.Errorf("tagging %s/%s: %w", bucket, key, err)
+	event := EventTaggingPut
+	if len(tags) == 0 {
+		event = EventTaggingDelete
 	}
-	return nil
+	n, err := s.notice(ctx, bucket, key, event)
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.meta.UpdateObject(ctx, bucket, key, versionID, meta.UpdateOptions{Notice: n}, func(o *meta.Object) error {
+		o.Tags = tags
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, meta.ErrDeleteMarker) {
+			err = &DeleteMarkerError{VersionID: obj.VersionID, Err: err}
+		}
+		return "", fmt.Errorf("tagging %s/%s: %w", bucket, key, versionErr(versionID, err))
+	}
+	s.committed(n)
+	return obj.VersionID, nil
 }
 
 // BucketConfig returns a bucket configuration document (ErrNoSuchConfig

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/xml"
 	"net/http"
+	"strings"
 
 	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/object"
 )
 
 const maxConfigXML = 1 << 20
@@ -60,7 +62,15 @@ func (h *Handler) createBucket(rq *request) error {
 		return errorf("InvalidLocationConstraint", http.StatusBadRequest,
 			"The specified location-constraint is not valid: this server is region "+region+".")
 	}
-	if err := h.objects.CreateBucket(rq.ctx(), rq.bucket, rq.principal.Name, region); err != nil {
+	var opts object.BucketOptions
+	switch v := rq.r.Header.Get("X-Amz-Bucket-Object-Lock-Enabled"); {
+	case v == "":
+	case strings.EqualFold(v, "true"):
+		opts.ObjectLock = true
+	case !strings.EqualFold(v, "false"):
+		return errorf("InvalidArgument", http.StatusBadRequest, "x-amz-bucket-object-lock-enabled must be true or false.")
+	}
+	if err := h.objects.CreateBucket(rq.ctx(), rq.bucket, rq.principal.Name, region, opts); err != nil {
 		return err
 	}
 	rq.w.Header().Set("Location", "/"+rq.bucket)
@@ -78,6 +88,7 @@ func (h *Handler) bucketFor(rq *request) error {
 		return iam.ErrAccessDenied
 	}
 	rq.owner = b.Owner
+	rq.bkt = b
 	rq.w.Header().Set("X-Amz-Bucket-Region", b.Region)
 	return nil
 }
@@ -112,16 +123,5 @@ func (h *Handler) getBucketLocation(rq *request) error {
 	out = append(out, `<LocationConstraint xmlns="`+xmlNS+`">`...)
 	out = appendEscaped(out, loc)
 	out = append(out, "</LocationConstraint>"...)
-	return rq.writeXML(out)
-}
-
-// getBucketVersioning answers truthfully that versioning was never
-// enabled (an empty configuration); tools probe it before syncing.
-func (h *Handler) getBucketVersioning(rq *request) error {
-	if err := h.bucketFor(rq); err != nil {
-		return err
-	}
-	out := xmlHeader()
-	out = append(out, `<VersioningConfiguration xmlns="`+xmlNS+`"/>`...)
 	return rq.writeXML(out)
 }

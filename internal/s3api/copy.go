@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,10 +18,17 @@ import (
 func copySource(rq *request) (object.CopySource, error) {
 	raw := rq.r.Header.Get("X-Amz-Copy-Source")
 	path, query, _ := strings.Cut(raw, "?")
+	var vid string
 	if query != "" {
 		q, err := url.ParseQuery(query)
-		if err != nil || (q.Get("versionId") != "" && q.Get("versionId") != "null") {
-			return object.CopySource{}, errorf("InvalidArgument", http.StatusBadRequest, "Invalid version id specified")
+		if err != nil {
+			return object.CopySource{}, errInvalidVersionID
+		}
+		if v, ok := q["versionId"]; ok {
+			if v[0] == "" {
+				return object.CopySource{}, errInvalidVersionID
+			}
+			vid = v[0]
 		}
 	}
 	decoded, err := url.PathUnescape(strings.TrimPrefix(path, "/"))
@@ -32,7 +40,7 @@ func copySource(rq *request) (object.CopySource, error) {
 		return object.CopySource{}, errorf("InvalidArgument", http.StatusBadRequest, "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	}
 	h := rq.r.Header
-	src := object.CopySource{Bucket: bucket, Key: key, Cond: parseConditions(http.Header{
+	src := object.CopySource{Bucket: bucket, Key: key, VersionID: vid, Cond: parseConditions(http.Header{
 		"If-Match":            h.Values("X-Amz-Copy-Source-If-Match"),
 		"If-None-Match":       h.Values("X-Amz-Copy-Source-If-None-Match"),
 		"If-Modified-Since":   h.Values("X-Amz-Copy-Source-If-Modified-Since"),
@@ -103,10 +111,13 @@ func (h *Handler) copyObject(rq *request) error {
 			return errorf("InvalidRequest", http.StatusBadRequest, "Checksum algorithm provided is unsupported.")
 		}
 	}
-	obj, err := h.objects.CopyObject(rq.ctx(), in)
+	res, err := h.objects.CopyObject(rq.ctx(), in)
 	if err != nil {
-		return err
+		return copySourceErr(src, err)
 	}
+	obj := res.Object
+	setCopySourceVersion(rq, src, res.SourceVersionID)
+	setVersionHeader(rq, obj.VersionID)
 	b := xmlHeader()
 	b = append(b, `<CopyObjectResult xmlns="`+xmlNS+`">`...)
 	b = appendElem(b, "ETag", quoteETag(obj.ETag))
@@ -118,10 +129,32 @@ func (h *Handler) copyObject(rq *request) error {
 	return rq.writeXML(b)
 }
 
+// copySourceErr refuses a copy source that names a delete marker by
+// version id as S3 does; without a version id a marker is NoSuchKey.
+func copySourceErr(src object.CopySource, err error) error {
+	var dm *object.DeleteMarkerError
+	if src.VersionID != "" && errors.As(err, &dm) {
+		return errorf("InvalidRequest", http.StatusBadRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
+	return err
+}
+
+// setCopySourceVersion reports the source version read, when the source
+// was addressed by version or its bucket has versioning.
+func setCopySourceVersion(rq *request, src object.CopySource, id string) {
+	if src.VersionID != "" || (id != "" && id != meta.NullVersion) {
+		rq.w.Header().Set("X-Amz-Copy-Source-Version-Id", id)
+	}
+}
+
 // authorizeSource checks the caller may read the copy source: a copy is a
 // read of one object and a write of another, and both are decided.
 func (h *Handler) authorizeSource(rq *request, src object.CopySource) error {
-	if err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: "s3:GetObject", Bucket: src.Bucket, Key: src.Key}); err != nil {
+	action := "s3:GetObject"
+	if src.VersionID != "" {
+		action = "s3:GetObjectVersion"
+	}
+	if err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: action, Bucket: src.Bucket, Key: src.Key}); err != nil {
 		return err
 	}
 	b, err := h.objects.Bucket(rq.ctx(), src.Bucket)

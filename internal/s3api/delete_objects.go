@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/cofferstore/coffer/internal/checksum"
+	"github.com/cofferstore/coffer/internal/object"
 )
 
 // maxDeleteXML bounds a DeleteObjects body: 1000 keys of up to 1024
@@ -89,19 +90,21 @@ func (h *Handler) deleteObjects(rq *request) error {
 	}
 	// Deletes run concurrently so the metadata store can group their
 	// durable commits; results keep the request's order.
+	bypass, err := h.bypassGovernance(rq)
+	if err != nil {
+		return err
+	}
 	errs := make([]error, len(req.Objects))
+	results := make([]object.DeleteResult, len(req.Objects))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
 	for i, o := range req.Objects {
-		if o.VersionID != "" && o.VersionID != "null" {
-			errs[i] = errorf("NoSuchVersion", http.StatusNotFound, "The specified version does not exist.")
-			continue
-		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
-			errs[i] = h.objects.DeleteObject(rq.ctx(), rq.bucket, o.Key)
+			results[i], errs[i] = h.objects.DeleteObject(rq.ctx(), object.DeleteInput{
+				Bucket: rq.bucket, Key: o.Key, VersionID: o.VersionID, Bypass: bypass})
 			<-sem
 		}()
 	}
@@ -131,6 +134,10 @@ func (h *Handler) deleteObjects(rq *request) error {
 		b = appendElem(b, "Key", o.Key)
 		if o.VersionID != "" {
 			b = appendElem(b, "VersionId", o.VersionID)
+		}
+		if res := results[i]; res.DeleteMarker {
+			b = appendBool(b, "DeleteMarker", true)
+			b = appendElem(b, "DeleteMarkerVersionId", res.VersionID)
 		}
 		b = append(b, "</Deleted>"...)
 	}

@@ -44,7 +44,14 @@ var mapping = []struct {
 	api apiError
 }{
 	{object.ErrNoSuchBucket, apiError{"NoSuchBucket", 404, "The specified bucket does not exist."}},
+	{object.ErrNoSuchVersion, apiError{"NoSuchVersion", 404, "The specified version does not exist."}},
 	{object.ErrNoSuchKey, apiError{"NoSuchKey", 404, "The specified key does not exist."}},
+	{object.ErrObjectLocked, apiError{"AccessDenied", 403, "Access Denied because object protected by object lock."}},
+	{object.ErrRetentionDenied, apiError{"AccessDenied", 403, "Access Denied because object protected by object lock."}},
+	{object.ErrInvalidBucketState, apiError{"InvalidBucketState", 409, "The request is not valid with the current state of the bucket."}},
+	{object.ErrNoObjectLockConfig, apiError{"InvalidRequest", 400, "Bucket is missing Object Lock Configuration"}},
+	{object.ErrNoSuchObjectLock, apiError{"NoSuchObjectLockConfiguration", 404, "The specified object does not have a ObjectLock configuration"}},
+	{object.ErrInvalidRetention, apiError{"InvalidArgument", 400, "The retention you specified is not valid: the mode must be GOVERNANCE or COMPLIANCE and the retain until date must be in the future."}},
 	{object.ErrBucketNotEmpty, apiError{"BucketNotEmpty", 409, "The bucket you tried to delete is not empty."}},
 	{object.ErrBucketAlreadyExists, apiError{"BucketAlreadyExists", 409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."}},
 	{object.ErrBucketOwnedByYou, apiError{"BucketAlreadyOwnedByYou", 409, "Your previous request to create the named bucket succeeded and you already own it."}},

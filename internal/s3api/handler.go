@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/sigv2"
 	"github.com/cofferstore/coffer/internal/sigv4"
@@ -93,7 +94,8 @@ type request struct {
 	query     url.Values
 	auth      *sigv4.Auth
 	principal iam.Principal
-	owner     string // the bucket's owner, once bucketFor has run
+	owner     string      // the bucket's owner, once bucketFor has run
+	bkt       meta.Bucket // the bucket's record, once bucketFor has run
 	log       *slog.Logger
 	status    int
 }
@@ -179,6 +181,7 @@ func (h *Handler) serve(rq *request) error {
 	if err := h.iam.Authorize(r.Context(), rq.principal, iam.Request{Action: op.action, Bucket: rq.bucket, Key: rq.key}); err != nil {
 		return err
 	}
+	rq.withRequestInfo()
 	return op.fn(h, rq)
 }
 
@@ -238,10 +241,10 @@ func classify(rq *request) (operation, error) {
 // Sub-resources that name an S3 API we do not implement yet: answering
 // NotImplemented is better than treating them as a plain GET or PUT.
 var unimplementedBucket = []string{"acl", "policy", "policyStatus", "lifecycle", "encryption",
-	"object-lock", "notification", "replication", "website", "logging", "accelerate", "requestPayment",
+	"notification", "replication", "website", "logging", "accelerate", "requestPayment",
 	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
-var unimplementedObject = []string{"acl", "retention", "legal-hold", "restore", "select",
+var unimplementedObject = []string{"acl", "restore", "select",
 	"torrent"}
 
 func classifyBucket(m string, has func(string) bool) (operation, error) {
@@ -269,7 +272,10 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 	case http.MethodHead:
 		return operation{action: "s3:ListBucket", fn: (*Handler).headBucket}, nil
 	case http.MethodPut:
-		if has("versioning") || anyOf(has, unimplementedBucket) {
+		if has("versioning") {
+			return operation{action: "s3:PutBucketVersioning", fn: (*Handler).putBucketVersioning}, nil
+		}
+		if anyOf(has, unimplementedBucket) {
 			return operation{}, errNotImplemented
 		}
 		return operation{action: "s3:CreateBucket", fn: (*Handler).createBucket}, nil
@@ -290,6 +296,21 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 func classifyObject(m string, has func(string) bool) (operation, error) {
 	if anyOf(has, unimplementedObject) {
 		return operation{}, errNotImplemented
+	}
+	if has("retention") || has("legal-hold") {
+		get, put := operation{action: "s3:GetObjectRetention", fn: (*Handler).getObjectRetention},
+			operation{action: "s3:PutObjectRetention", fn: (*Handler).putObjectRetention}
+		if has("legal-hold") {
+			get, put = operation{action: "s3:GetObjectLegalHold", fn: (*Handler).getObjectLegalHold},
+				operation{action: "s3:PutObjectLegalHold", fn: (*Handler).putObjectLegalHold}
+		}
+		switch m {
+		case http.MethodGet:
+			return get, nil
+		case http.MethodPut:
+			return put, nil
+		}
+		return operation{}, errMethodNotAllowed
 	}
 	if has("tagging") {
 		switch m {
@@ -338,6 +359,8 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 	}
 	return operation{}, errMethodNotAllowed
 }
+
+func methodNotAllowed(*Handler, *request) error { return errMethodNotAllowed }
 
 func anyOf(has func(string) bool, keys []string) bool {
 	for _, k := range keys {
@@ -397,6 +420,17 @@ func (h *Handler) writeError(rq *request, err error) {
 	rq.write(b)
 }
 
+// withRequestInfo tells the object service who is asking, for the events
+// the request causes.
+func (rq *request) withRequestInfo() {
+	ip := rq.r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	rq.r = rq.r.WithContext(object.WithRequestInfo(rq.r.Context(), object.RequestInfo{
+		Principal: rq.principal.Name, SourceIP: ip, RequestID: rq.id}))
+}
+
 // ctx returns the request's context.
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
@@ -447,6 +481,11 @@ func bucketSubresource(m string, has func(string) bool) (operation, bool) {
 			operation{action: "s3:GetBucketCORS", fn: (*Handler).getBucketCors},
 			operation{action: "s3:PutBucketCORS", fn: (*Handler).putBucketCors},
 			operation{action: "s3:PutBucketCORS", fn: (*Handler).deleteBucketCors},
+		},
+		"object-lock": {
+			operation{action: "s3:GetBucketObjectLockConfiguration", fn: (*Handler).getObjectLockConfig},
+			operation{action: "s3:PutBucketObjectLockConfiguration", fn: (*Handler).putObjectLockConfig},
+			operation{fn: methodNotAllowed},
 		},
 	}
 	for name, o := range table {

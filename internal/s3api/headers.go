@@ -96,6 +96,9 @@ func parseAttrs(h http.Header) (object.Attrs, error) {
 		return a, err
 	}
 	a.Tags = tags
+	if err := parseLockHeaders(h, &a); err != nil {
+		return a, err
+	}
 	if sc := h.Get("X-Amz-Storage-Class"); sc != "" {
 		if !validStorageClasses[sc] {
 			return a, errorf("InvalidStorageClass", http.StatusBadRequest, "The storage class you specified is not valid.")

@@ -102,7 +102,11 @@ func (h *Handler) uploadPartCopy(rq *request, in object.PartInput) error {
 		}
 		src.Range = &rg
 	}
-	p, err := h.objects.UploadPartCopy(rq.ctx(), in, src)
+	p, srcVersion, err := h.objects.UploadPartCopy(rq.ctx(), in, src)
+	if err == nil {
+		setCopySourceVersion(rq, src, srcVersion)
+	}
+	err = copySourceErr(src, err)
 	if err != nil {
 		return err
 	}
@@ -173,6 +177,9 @@ func (h *Handler) completeMultipartUpload(rq *request) error {
 		}
 	}
 	obj, err := h.objects.CompleteUpload(rq.ctx(), in)
+	if err == nil {
+		setVersionHeader(rq, obj.VersionID)
+	}
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/sigv4"
 )
@@ -48,6 +49,7 @@ func (h *Handler) putObject(rq *request) error {
 	}
 	hdr := rq.w.Header()
 	hdr.Set("ETag", quoteETag(res.ETag))
+	setVersionHeader(rq, res.VersionID)
 	if sum != nil {
 		for alg, v := range res.Checksums {
 			hdr.Set("X-Amz-Checksum-"+alg, v)
@@ -91,7 +93,11 @@ var responseOverrides = [...][2]string{
 
 // objectRequest reads what GET and HEAD share: range, conditions, part.
 func objectRequest(rq *request, headOnly bool) (object.GetInput, error) {
-	in := object.GetInput{Bucket: rq.bucket, Key: rq.key, Cond: parseConditions(rq.r.Header), HeadOnly: headOnly}
+	vid, err := versionID(rq)
+	if err != nil {
+		return object.GetInput{}, err
+	}
+	in := object.GetInput{Bucket: rq.bucket, Key: rq.key, VersionID: vid, Cond: parseConditions(rq.r.Header), HeadOnly: headOnly}
 	if rg, ok := ParseRange(rq.r.Header.Get("Range")); ok {
 		in.Range = &rg
 	}
@@ -126,7 +132,7 @@ func (h *Handler) readObject(rq *request, headOnly bool) error {
 		rq.w.Header().Set("Last-Modified", httpDate(ce.Modified))
 	}
 	if err != nil {
-		return err
+		return deleteMarkerErr(rq, in.VersionID, err)
 	}
 	defer rd.Close()
 	status := h.objectHeaders(rq, rd)
@@ -166,6 +172,14 @@ func (h *Handler) objectHeaders(rq *request, rd *object.Reader) int {
 	setIf("Expires", o.Expires)
 	setIf("X-Amz-Storage-Class", o.StorageClass)
 	setIf("X-Amz-Tagging-Count", tagCount(o.Tags))
+	setVersionHeader(rq, o.VersionID)
+	if o.Retention.Mode != "" {
+		hdr.Set("X-Amz-Object-Lock-Mode", o.Retention.Mode)
+		hdr.Set("X-Amz-Object-Lock-Retain-Until-Date", o.Retention.Until.UTC().Format(isoMillis))
+	}
+	if rq.bkt.ObjectLock {
+		hdr.Set("X-Amz-Object-Lock-Legal-Hold", legalHoldStatus(o.LegalHold))
+	}
 	for k, v := range o.UserMeta {
 		hdr["X-Amz-Meta-"+k] = []string{v}
 	}
@@ -196,14 +210,59 @@ func (h *Handler) objectHeaders(rq *request, rd *object.Reader) int {
 }
 
 func (h *Handler) deleteObject(rq *request) error {
-	if v := rq.query.Get("versionId"); v != "" && v != "null" {
-		return errorf("InvalidArgument", http.StatusBadRequest, "Invalid version id specified")
+	vid, err := versionID(rq)
+	if err != nil {
+		return err
 	}
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	if err := h.objects.DeleteObject(rq.ctx(), rq.bucket, rq.key); err != nil {
+	bypass, err := h.bypassGovernance(rq)
+	if err != nil {
 		return err
 	}
+	cond, err := writeConditions(rq.r.Header)
+	if err != nil {
+		return err
+	}
+	res, err := h.objects.DeleteObject(rq.ctx(), object.DeleteInput{
+		Bucket: rq.bucket, Key: rq.key, VersionID: vid, Bypass: bypass, Cond: cond})
+	if err != nil {
+		return err
+	}
+	if res.DeleteMarker {
+		rq.w.Header().Set("X-Amz-Delete-Marker", "true")
+	}
+	if vid != "" || res.DeleteMarker {
+		setVersionHeader(rq, res.VersionID)
+	}
 	return rq.writeStatus(http.StatusNoContent)
+}
+
+// deleteMarkerErr reports a read that met a delete marker as S3 does: the
+// marker's headers, and 405 when the request named the marker's version.
+func deleteMarkerErr(rq *request, versionID string, err error) error {
+	var dm *object.DeleteMarkerError
+	if !errors.As(err, &dm) {
+		return err
+	}
+	rq.w.Header().Set("X-Amz-Delete-Marker", "true")
+	rq.w.Header().Set("X-Amz-Version-Id", dm.VersionID)
+	if versionID != "" {
+		return errMethodNotAllowed
+	}
+	return err
+}
+
+// bypassGovernance reads x-amz-bypass-governance-retention; the caller must
+// also hold s3:BypassGovernanceRetention for it to count.
+func (h *Handler) bypassGovernance(rq *request) (bool, error) {
+	if !strings.EqualFold(rq.r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true") {
+		return false, nil
+	}
+	err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: "s3:BypassGovernanceRetention", Bucket: rq.bucket, Key: rq.key})
+	if err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -74,15 +74,17 @@ func (h *Handler) postObject(rq *request) error {
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
+	rq.withRequestInfo()
 	attrs, err := parseAttrs(formHeader(fields, form.FileContentType))
 	if err != nil {
 		return err
 	}
 	res, err := h.objects.PutObject(rq.ctx(), object.PutInput{Bucket: rq.bucket, Key: rq.key, Size: -1, Attrs: attrs,
-		Body: &lengthRange{r: form.File, lo: lo, hi: hi}})
+		Body: &lengthRange{r: form.File, lo: lo, hi: hi}, Event: object.EventPost})
 	if err != nil {
 		return err
 	}
+	setVersionHeader(rq, res.VersionID)
 	return h.postResponse(rq, fields, res.ETag)
 }
 

@@ -79,29 +79,25 @@ func (h *Handler) readTagging(rq *request, max int) (map[string]string, error) {
 	return ParseTagging(data, max)
 }
 
-func checkNullVersion(rq *request) error {
-	if v := rq.query.Get("versionId"); v != "" && v != "null" {
-		return errorf("InvalidArgument", http.StatusBadRequest, "Invalid version id specified")
-	}
-	return nil
-}
-
 func (h *Handler) getObjectTagging(rq *request) error {
-	if err := checkNullVersion(rq); err != nil {
+	vid, err := versionID(rq)
+	if err != nil {
 		return err
 	}
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	tags, err := h.objects.ObjectTags(rq.ctx(), rq.bucket, rq.key)
+	tags, id, err := h.objects.ObjectTags(rq.ctx(), rq.bucket, rq.key, vid)
 	if err != nil {
 		return err
 	}
+	setVersionHeader(rq, id)
 	return rq.writeXML(appendTagging(xmlHeader(), tags))
 }
 
 func (h *Handler) putObjectTagging(rq *request) error {
-	if err := checkNullVersion(rq); err != nil {
+	vid, err := versionID(rq)
+	if err != nil {
 		return err
 	}
 	if err := h.bucketFor(rq); err != nil {
@@ -111,22 +107,27 @@ func (h *Handler) putObjectTagging(rq *request) error {
 	if err != nil {
 		return err
 	}
-	if err := h.objects.PutObjectTags(rq.ctx(), rq.bucket, rq.key, tags); err != nil {
+	id, err := h.objects.PutObjectTags(rq.ctx(), rq.bucket, rq.key, vid, tags)
+	if err != nil {
 		return err
 	}
+	setVersionHeader(rq, id)
 	return rq.writeStatus(http.StatusOK)
 }
 
 func (h *Handler) deleteObjectTagging(rq *request) error {
-	if err := checkNullVersion(rq); err != nil {
+	vid, err := versionID(rq)
+	if err != nil {
 		return err
 	}
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	if err := h.objects.PutObjectTags(rq.ctx(), rq.bucket, rq.key, nil); err != nil {
+	id, err := h.objects.PutObjectTags(rq.ctx(), rq.bucket, rq.key, vid, nil)
+	if err != nil {
 		return err
 	}
+	setVersionHeader(rq, id)
 	return rq.writeStatus(http.StatusNoContent)
 }
 

@@ -15,10 +15,7 @@ import (
 // does, so none commits into a bucket being deleted: a config never outlives
 // its bucket, and a re-created bucket starts with none.
 
-var (
-	_ meta.BucketConfigs = (*Store)(nil)
-	_ meta.ObjectTags    = (*Store)(nil)
-)
+var _ meta.BucketConfigs = (*Store)(nil)
 
 // PutBucketConfig implements meta.BucketConfigs.
 func (s *Store) PutBucketConfig(ctx context.Context, bucket, name string, data []byte) error {
@@ -107,57 +104,3 @@ func (s *Store) dropConfigs(batch *pebble.Batch, bucket string) error {
 	return nil
 }
 
-// PutObjectTags implements meta.ObjectTags. It holds the key's mutex across
-// reading the record, checking cond and committing, as PutObject does, so a
-// concurrent PutObject either lands before (and its object gets the tags)
-// or after (and replaces the tagged record); the tags are never written over
-// another version's record. The record is rewritten field by field with only
-// its tags changed; inline bytes and blob references are separate keys and
-// are not touched.
-//
-// It takes no bucket lock, for the reason DeleteObject needs none: it only
-// rewrites a record that exists, and a bucket holding a record cannot be
-// deleted.
-func (s *Store) PutObjectTags(ctx context.Context, bucket, key string, tags map[string]string, cond *meta.Condition) error {
-	if err := s.enter(ctx); err != nil {
-		return fmt.Errorf("putting object tags: %w", err)
-	}
-	defer s.leave()
-	if checkBucketName(bucket) != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, meta.ErrBucketNotFound)
-	}
-	kl := s.keyLock(bucket, key)
-	kl.Lock()
-	defer kl.Unlock()
-	k := objectKey(bucket, key)
-	rec, found, err := get(s.db, k)
-	if err != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, err)
-	}
-	if !found {
-		// A condition does not turn a missing object into a failed
-		// precondition: as for DeleteObject, missing is missing.
-		return s.missing(s.db, "putting tags of", bucket, key)
-	}
-	cur := meta.Object{Bucket: bucket, Key: key}
-	if _, err := decodeObject(rec, &cur); err != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, err)
-	}
-	if err := checkCondition(cond, &cur); err != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, err)
-	}
-	updated, err := replaceTags(rec, tags)
-	if err != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, err)
-	}
-	batch := s.db.NewBatch()
-	defer batch.Close()
-	err = batch.Set(k, updated, nil)
-	if err == nil {
-		err = batch.Commit(pebble.Sync)
-	}
-	if err != nil {
-		return fmt.Errorf("putting tags of %q/%q: %w", bucket, key, err)
-	}
-	return nil
-}

@@ -23,7 +23,7 @@ func BenchmarkPutObjectTags(b *testing.B) {
 		for pb.Next() {
 			i := n.Add(1)
 			tags := map[string]string{"project": "coffer", "n": fmt.Sprint(i)}
-			if err := s.PutObjectTags(context.Background(), "bench", keys[i%int64(len(keys))], tags, nil); err != nil {
+			if err := putTags(s, context.Background(), "bench", keys[i%int64(len(keys))], tags, nil); err != nil {
 				b.Error(err)
 				return
 			}

@@ -68,9 +68,9 @@ func TestAfterClose(t *testing.T) {
 	}
 	_, checks["GetBucket"] = s.GetBucket(ctx, "b")
 	_, checks["ListBuckets"] = s.ListBuckets(ctx)
-	_, checks["PutObject"] = s.PutObject(ctx, meta.Object{Bucket: "b", Key: "k"}, nil)
-	_, checks["GetObject"] = s.GetObject(ctx, "b", "k")
-	_, checks["DeleteObject"] = s.DeleteObject(ctx, "b", "k", nil)
+	_, checks["PutObject"] = putObj(s, ctx, meta.Object{Bucket: "b", Key: "k"}, nil)
+	_, checks["GetObject"] = getObj(s, ctx, "b", "k")
+	_, checks["DeleteObject"] = delObj(s, ctx, "b", "k", nil)
 	_, checks["ListObjects"] = s.ListObjects(ctx, "b", meta.ListOptions{})
 	_, checks["BlobInUse"] = s.BlobInUse(ctx, "x")
 	checks["CreateUpload"] = s.CreateUpload(ctx, meta.Upload{ID: "u", Object: meta.Object{Bucket: "b", Key: "k"}})
@@ -78,13 +78,13 @@ func TestAfterClose(t *testing.T) {
 	_, checks["PutPart"] = s.PutPart(ctx, "b", "k", "u", meta.Part{Number: 1})
 	_, _, checks["ListParts"] = s.ListParts(ctx, "b", "k", "u", 0, 0)
 	_, checks["ListUploads"] = s.ListUploads(ctx, "b", meta.UploadListOptions{})
-	_, _, checks["CompleteUpload"] = s.CompleteUpload(ctx, "b", "k", "u", meta.Object{Bucket: "b", Key: "k"}, nil)
+	_, _, checks["CompleteUpload"] = completeUpload(s, ctx, "b", "k", "u", meta.Object{Bucket: "b", Key: "k"}, nil)
 	_, checks["AbortUpload"] = s.AbortUpload(ctx, "b", "k", "u")
 	_, checks["UploadsInitiatedBefore"] = s.UploadsInitiatedBefore(ctx, time.Now(), 0)
 	checks["PutBucketConfig"] = s.PutBucketConfig(ctx, "b", "cors", []byte("x"))
 	_, checks["GetBucketConfig"] = s.GetBucketConfig(ctx, "b", "cors")
 	checks["DeleteBucketConfig"] = s.DeleteBucketConfig(ctx, "b", "cors")
-	checks["PutObjectTags"] = s.PutObjectTags(ctx, "b", "k", nil, nil)
+	checks["PutObjectTags"] = putTags(s, ctx, "b", "k", nil, nil)
 	for name, err := range checks {
 		if !errors.Is(err, meta.ErrUnavailable) {
 			t.Errorf("%s after Close: err = %v, want ErrUnavailable", name, err)
@@ -105,14 +105,14 @@ func TestInvalidArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	both := meta.Object{Bucket: "b", Key: "k", Inline: []byte("x"), Segments: []meta.Segment{{BlobID: "x", Size: 1}}}
-	if _, err := s.PutObject(ctx, both, nil); !errors.Is(err, ErrInvalid) {
+	if _, err := putObj(s, ctx, both, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("PutObject(inline and segments) err = %v, want ErrInvalid", err)
 	}
 	neg := meta.Object{Bucket: "b", Key: "k", Segments: []meta.Segment{{BlobID: "x", Size: -1}}}
-	if _, err := s.PutObject(ctx, neg, nil); !errors.Is(err, ErrInvalid) {
+	if _, err := putObj(s, ctx, neg, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("PutObject(negative segment) err = %v, want ErrInvalid", err)
 	}
-	if _, err := s.GetObject(ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := getObj(s, ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("refused put left a record: %v", err)
 	}
 
@@ -139,7 +139,7 @@ func TestInvalidArguments(t *testing.T) {
 		}
 	}
 	for _, o := range []meta.Object{{Bucket: "b", Key: "other"}, {Bucket: "c", Key: "k"}, both, neg} {
-		if _, _, err := es.CompleteUpload(ctx, "b", "k", "u", o, nil); !errors.Is(err, ErrInvalid) {
+		if _, _, err := completeUpload(es, ctx, "b", "k", "u", o, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("CompleteUpload(object %q/%q) err = %v, want ErrInvalid", o.Bucket, o.Key, err)
 		}
 	}

@@ -21,6 +21,12 @@ const (
 	nsPart       byte = 'P' // nsPart + lp(bucket) + lp(key) + lp(uploadID) + be16(number) -> part record
 	nsUploadTime byte = 'T' // nsUploadTime + be64(sec^1<<63) + be32(nsec) + lp(bucket) + lp(key) + uploadID -> empty
 	nsConfig     byte = 'C' // nsConfig + bucket + 0x00 + name -> the config document, as given
+	// Versions other than the current one (versions.go).
+	nsVersion       byte = 'W' // nsVersion + bucket + 0x00 + esc(key) + escEnd + vkey -> record
+	nsVersionInline byte = 'J' // nsVersionInline + the same suffix -> inline bytes
+	nsNull          byte = 'N' // nsNull + bucket + 0x00 + key -> vkey of the null version when under nsVersion
+	//                      nsBlobRef + uvarint(len(id)) + id + 0x01 + versionKey[1:] -> empty (a noncurrent version's blob)
+	nsEvent byte = 'E' // nsEvent + lp(target) + be64(seq) -> event record (outbox.go)
 )
 
 // Upload keys must sort by (key, upload ID) while the key is followed by
@@ -249,4 +255,57 @@ func prefixSuccessor(p []byte) []byte {
 		}
 	}
 	return nil
+}
+
+// versionPrefix is the common prefix of every noncurrent version of a
+// bucket.
+func versionPrefix(bucket string) []byte {
+	k := make([]byte, 0, 2+len(bucket)+64)
+	k = append(k, nsVersion)
+	k = append(k, bucket...)
+	return append(k, sep)
+}
+
+// keyVersionsPrefix is the common prefix of the noncurrent versions of one
+// key: escaped and terminated, so that no other key's versions share it.
+func keyVersionsPrefix(bucket, key string) []byte {
+	k := appendEscaped(versionPrefix(bucket), key)
+	return append(k, 0, escEnd)
+}
+
+func versionKey(bucket, key string, vk vkey) []byte {
+	return append(keyVersionsPrefix(bucket, key), vk[:]...)
+}
+
+// versionInlineKey holds the inline bytes of the version at vk.
+func versionInlineKey(bucket, key string, vk vkey) []byte {
+	k := versionKey(bucket, key, vk)
+	k[0] = nsVersionInline
+	return k
+}
+
+func nullKey(bucket, key string) []byte {
+	k := make([]byte, 0, 2+len(bucket)+len(key))
+	k = append(k, nsNull)
+	k = append(k, bucket...)
+	k = append(k, sep)
+	return append(k, key...)
+}
+
+// versionRefKey is the blob reference held by the noncurrent version stored
+// at versionKey. Object references continue the blob's prefix with a bucket
+// name, which never starts with 0x01, and part references with 0x00.
+func versionRefKey(blobID string, versionKey []byte) []byte {
+	k := blobRefPrefix(blobID)
+	k = append(k, 0x01)
+	return append(k, versionKey[1:]...)
+}
+
+func eventPrefix(target string) []byte {
+	k := make([]byte, 0, 1+binary.MaxVarintLen64+len(target)+8)
+	return appendLP(append(k, nsEvent), target)
+}
+
+func eventKey(target string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(eventPrefix(target), seq)
 }

@@ -2,8 +2,9 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"maps"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -38,24 +39,6 @@ func checkCondition(cond *meta.Condition, cur *meta.Object) error {
 		return meta.ErrPreconditionFailed
 	}
 	return nil
-}
-
-// current reads the record of (bucket, key) without its inline bytes; nil
-// when absent. The caller holds the key's stripe lock.
-func (s *Store) current(bucket, key string) (*meta.Object, error) {
-	v, closer, err := s.db.Get(objectKey(bucket, key))
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	o := &meta.Object{Bucket: bucket, Key: key}
-	_, derr := decodeObject(v, o)
-	if err := errors.Join(derr, closer.Close()); err != nil {
-		return nil, err
-	}
-	return o, nil
 }
 
 // removeRecord adds to batch the deletion of every key that old wrote.
@@ -103,105 +86,110 @@ func (s *Store) releasable(old *meta.Object) []meta.Segment {
 	return out
 }
 
-// PutObject implements meta.Objects. The returned record has no Inline bytes
-// (the caller needs it to release blobs, not to read data), and its Segments
-// are only those whose blobs no record references any more.
-func (s *Store) PutObject(ctx context.Context, obj meta.Object, cond *meta.Condition) (*meta.Object, error) {
+// PutObject implements meta.Objects. It holds the bucket's read lock (so
+// that DeleteBucket cannot pass between its check and commit, and so that the
+// versioning state it reads is the one it commits under) and the key's mutex
+// across reading the key's versions and committing. The returned record has
+// no Inline bytes, and its Segments are only those whose blobs no record
+// references any more.
+func (s *Store) PutObject(ctx context.Context, obj meta.Object, opts meta.PutOptions) (meta.PutResult, error) {
 	if err := checkObject(&obj); err != nil {
-		return nil, fmt.Errorf("putting object: %w", err)
+		return meta.PutResult{}, fmt.Errorf("putting object: %w", err)
 	}
 	if err := s.enter(ctx); err != nil {
-		return nil, fmt.Errorf("putting object: %w", err)
+		return meta.PutResult{}, fmt.Errorf("putting object: %w", err)
 	}
 	defer s.leave()
-	// The read side keeps DeleteBucket out until the record is committed.
+	fail := func(err error) (meta.PutResult, error) {
+		return meta.PutResult{}, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
+	}
 	bl := s.bucketLock(obj.Bucket)
 	bl.RLock()
 	defer bl.RUnlock()
-	exists, err := has(s.db, bucketKey(obj.Bucket))
+	b, err := s.bucketRecord(obj.Bucket)
 	if err != nil {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
+		return fail(err)
 	}
-	if !exists {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, meta.ErrBucketNotFound)
-	}
-
 	kl := s.keyLock(obj.Bucket, obj.Key)
 	kl.Lock()
 	defer kl.Unlock()
-	old, err := s.current(obj.Bucket, obj.Key)
-	if err != nil {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-	}
-	if err := checkCondition(cond, old); err != nil {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-	}
-
+	now := time.Now()
 	batch := s.db.NewBatch()
 	defer batch.Close()
-	if old != nil {
-		// Deletions first: a Set of the same key later in the batch wins,
-		// which keeps references to blobs that old and obj share.
-		if err := removeRecord(batch, old); err != nil {
-			return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-		}
+	gone, err := addVersion(batch, s.db, &b, &obj, opts.Cond, now)
+	if err != nil {
+		return fail(err)
 	}
-	if err := batch.Set(objectKey(obj.Bucket, obj.Key), encodeObject(&obj), nil); err != nil {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-	}
-	if obj.Inline != nil {
-		if err := batch.Set(inlineKey(obj.Bucket, obj.Key), obj.Inline, nil); err != nil {
-			return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-		}
-	}
-	for _, sg := range obj.Segments {
-		if err := batch.Set(blobRefKey(sg.BlobID, obj.Bucket, obj.Key), nil, nil); err != nil {
-			return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
-		}
+	if err := s.notice(batch, opts.Notice, &obj, now); err != nil {
+		return fail(err)
 	}
 	if err := batch.Commit(pebble.Sync); err != nil {
-		return nil, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
+		return fail(err)
 	}
-	if old == nil {
-		return nil, nil
-	}
-	old.Segments = s.releasable(old)
-	return old, nil
+	return meta.PutResult{VersionID: obj.VersionID, Replaced: s.released(gone)}, nil
 }
 
-// GetObject implements meta.Objects. Record and inline bytes are read from
-// one snapshot so that a concurrent overwrite cannot pair one version's
-// record with another's bytes.
-func (s *Store) GetObject(ctx context.Context, bucket, key string) (meta.Object, error) {
+// released returns what the caller may release of a version that left the
+// store: its record, with only the segments no record references any more.
+func (s *Store) released(v *version) *meta.Object {
+	if v == nil {
+		return nil
+	}
+	o := v.obj
+	o.Segments = s.releasable(&o)
+	return &o
+}
+
+// bucketRecord reads a bucket's record; meta.ErrBucketNotFound when absent.
+func (s *Store) bucketRecord(name string) (meta.Bucket, error) {
+	if checkBucketName(name) != nil {
+		return meta.Bucket{}, meta.ErrBucketNotFound
+	}
+	v, ok, err := get(s.db, bucketKey(name))
+	if err != nil {
+		return meta.Bucket{}, err
+	}
+	if !ok {
+		return meta.Bucket{}, meta.ErrBucketNotFound
+	}
+	b := meta.Bucket{Name: name}
+	return b, decodeBucket(v, &b)
+}
+
+// GetObject implements meta.Objects. Everything is read from one snapshot so
+// that a concurrent write cannot pair one version's record with another's
+// bytes, nor a version with the wrong IsLatest.
+func (s *Store) GetObject(ctx context.Context, bucket, key, versionID string) (meta.Object, error) {
 	if err := s.enter(ctx); err != nil {
 		return meta.Object{}, fmt.Errorf("getting object: %w", err)
 	}
 	defer s.leave()
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
-	v, ok, err := get(snap, objectKey(bucket, key))
-	if err != nil {
+	fail := func(err error) (meta.Object, error) {
 		return meta.Object{}, fmt.Errorf("getting object %q/%q: %w", bucket, key, err)
 	}
-	if !ok {
+	cur, err := readCurrent(snap, bucket, key)
+	if err != nil {
+		return fail(err)
+	}
+	v, err := findVersion(snap, bucket, key, versionID, cur)
+	if err != nil {
+		return fail(err)
+	}
+	if v == nil {
 		return meta.Object{}, s.missing(snap, "getting", bucket, key)
 	}
-	o := meta.Object{Bucket: bucket, Key: key}
-	hasInline, err := decodeObject(v, &o)
-	if err != nil {
-		return meta.Object{}, fmt.Errorf("getting object %q/%q: %w", bucket, key, err)
+	if v.obj.IsLatest, err = isLatest(snap, v, cur); err != nil {
+		return fail(err)
 	}
-	if hasInline {
-		data, ok, err := get(snap, inlineKey(bucket, key))
-		if err == nil && !ok {
-			err = fmt.Errorf("inline bytes missing: %w", errCorrupt)
-		}
-		if err != nil {
-			return meta.Object{}, fmt.Errorf("getting object %q/%q: %w", bucket, key, err)
-		}
-		o.Inline = data
+	if v.obj.DeleteMarker {
+		return v.obj, fmt.Errorf("getting object %q/%q: %w: %w", bucket, key, meta.ErrObjectNotFound, meta.ErrDeleteMarker)
 	}
-	return o, nil
+	if v.obj.Inline, err = inlineOf(snap, v); err != nil {
+		return fail(err)
+	}
+	return v.obj, nil
 }
 
 // missing returns the error for an absent object: ErrBucketNotFound when the
@@ -218,40 +206,151 @@ func (s *Store) missing(r pebble.Reader, doing, bucket, key string) error {
 	}
 }
 
-// DeleteObject implements meta.Objects. A missing key is ErrObjectNotFound
-// whatever cond says. The returned record has no Inline bytes, and its
-// Segments are only those whose blobs no record references any more.
-//
-// It takes no bucket lock: a record exists only in an existing bucket, and
-// removing one cannot break DeleteBucket's invariant.
-func (s *Store) DeleteObject(ctx context.Context, bucket, key string, cond *meta.Condition) (meta.Object, error) {
+// DeleteObject implements meta.Objects. It holds the bucket's read lock
+// when it may write a delete marker (a new record) and the key's mutex
+// across reading the versions and committing. The returned record has no
+// Inline bytes, and its Segments are only those whose blobs no record
+// references any more.
+func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.DeleteOptions) (meta.DeleteResult, error) {
 	if err := s.enter(ctx); err != nil {
-		return meta.Object{}, fmt.Errorf("deleting object: %w", err)
+		return meta.DeleteResult{}, fmt.Errorf("deleting object: %w", err)
 	}
 	defer s.leave()
+	fail := func(err error) (meta.DeleteResult, error) {
+		return meta.DeleteResult{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
+	}
+	var b meta.Bucket
+	if opts.VersionID == "" {
+		bl := s.bucketLock(bucket)
+		bl.RLock()
+		defer bl.RUnlock()
+		var err error
+		if b, err = s.bucketRecord(bucket); err != nil {
+			return fail(err)
+		}
+	}
 	kl := s.keyLock(bucket, key)
 	kl.Lock()
 	defer kl.Unlock()
-	old, err := s.current(bucket, key)
+	now := time.Now()
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	cur, err := readCurrent(s.db, bucket, key)
 	if err != nil {
-		return meta.Object{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
+		return fail(err)
 	}
-	if old == nil {
-		return meta.Object{}, s.missing(s.db, "deleting", bucket, key)
+	var res meta.DeleteResult
+	var gone *version
+	var subject *meta.Object
+	switch {
+	case opts.VersionID == "" && b.Versioning != "":
+		m, g, err := addMarker(batch, s.db, &b, bucket, key, opts.Cond, now)
+		if err != nil {
+			return fail(err)
+		}
+		gone, subject = g, m
+		res.VersionID, res.DeleteMarker = m.VersionID, true
+	default:
+		v := cur
+		if opts.VersionID != "" {
+			if v, err = findVersion(s.db, bucket, key, opts.VersionID, cur); err != nil {
+				return fail(err)
+			}
+		}
+		if v == nil {
+			return meta.DeleteResult{}, s.missing(s.db, "deleting", bucket, key)
+		}
+		if opts.VersionID == "" {
+			if err := checkCondition(opts.Cond, curObj(cur)); err != nil {
+				return fail(err)
+			}
+		}
+		if protected(v, now, opts.BypassGovernance) {
+			return fail(lockedErr(v))
+		}
+		if err := removeVersion(batch, s.db, v, cur); err != nil {
+			return fail(err)
+		}
+		gone, subject = v, &v.obj
+		res.VersionID, res.DeleteMarker = v.obj.VersionID, v.obj.DeleteMarker
 	}
-	if err := checkCondition(cond, old); err != nil {
-		return meta.Object{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
+	if err := s.notice(batch, opts.Notice, subject, now); err != nil {
+		return fail(err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fail(err)
+	}
+	res.Removed = s.released(gone)
+	return res, nil
+}
+
+// UpdateObject implements meta.Objects. It holds the key's mutex across
+// reading the version and committing, so the update applies to the version
+// as of its commit. Only the record is rewritten, with every field other than
+// tags, retention and legal hold copied byte for byte; inline bytes and blob
+// references are separate keys and are not touched. It takes no bucket lock:
+// it rewrites a record that exists, and a bucket holding one cannot be
+// deleted.
+func (s *Store) UpdateObject(ctx context.Context, bucket, key, versionID string, opts meta.UpdateOptions, fn func(*meta.Object) error) (meta.Object, error) {
+	if err := s.enter(ctx); err != nil {
+		return meta.Object{}, fmt.Errorf("updating object: %w", err)
+	}
+	defer s.leave()
+	fail := func(err error) (meta.Object, error) {
+		return meta.Object{}, fmt.Errorf("updating object %q/%q: %w", bucket, key, err)
+	}
+	kl := s.keyLock(bucket, key)
+	kl.Lock()
+	defer kl.Unlock()
+	cur, err := readCurrent(s.db, bucket, key)
+	if err != nil {
+		return fail(err)
+	}
+	v, err := findVersion(s.db, bucket, key, versionID, cur)
+	if err != nil {
+		return fail(err)
+	}
+	if v == nil {
+		return meta.Object{}, s.missing(s.db, "updating", bucket, key)
+	}
+	if v.obj.IsLatest, err = isLatest(s.db, v, cur); err != nil {
+		return fail(err)
+	}
+	if v.obj.DeleteMarker {
+		return v.obj, fmt.Errorf("updating object %q/%q: %w: %w", bucket, key, meta.ErrObjectNotFound, meta.ErrDeleteMarker)
+	}
+	if err := checkCondition(opts.Cond, curObj(cur)); err != nil {
+		return fail(err)
+	}
+	next := v.obj
+	next.Tags = maps.Clone(v.obj.Tags)
+	if err := fn(&next); err != nil {
+		return meta.Object{}, err
+	}
+	v.obj.Tags, v.obj.Retention, v.obj.LegalHold = next.Tags, next.Retention, next.LegalHold
+	if len(v.obj.Tags) == 0 {
+		v.obj.Tags = nil
+	}
+	rec, err := replaceLock(v.rec, &v.obj)
+	if err != nil {
+		return fail(err)
+	}
+	k := objectKey(bucket, key)
+	if !v.current {
+		k = versionKey(bucket, key, v.vk())
 	}
 	batch := s.db.NewBatch()
 	defer batch.Close()
-	if err := removeRecord(batch, old); err != nil {
-		return meta.Object{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
+	if err := batch.Set(k, rec, nil); err != nil {
+		return fail(err)
+	}
+	if err := s.notice(batch, opts.Notice, &v.obj, time.Now()); err != nil {
+		return fail(err)
 	}
 	if err := batch.Commit(pebble.Sync); err != nil {
-		return meta.Object{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
+		return fail(err)
 	}
-	old.Segments = s.releasable(old)
-	return *old, nil
+	return v.obj, nil
 }
 
 // BlobInUse implements meta.Objects: one seek into the reference index,

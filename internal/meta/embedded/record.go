@@ -52,13 +52,27 @@ const (
 	// came after the first release; records without them decode with nil
 	// Tags, and a release that does not know them skips them.
 	fTag = 19
+	// Versioning fields. A version's record without fVersionID is the null
+	// version (every record written before versioning existed is one);
+	// without fOrder its place among the key's versions is its Modified time.
+	fVersionID      = 20
+	fDeleteMarker   = 21 // present (empty payload) on delete markers
+	fRetentionMode  = 22
+	fRetentionUntil = 23
+	fLegalHold      = 24 // present (empty payload) when on
+	fOrder          = 25 // varint: the version's position, see versions.go
 )
+
+// lockFields are the fields UpdateObject may rewrite.
+var lockFields = map[uint64]bool{fTag: true, fRetentionMode: true, fRetentionUntil: true, fLegalHold: true}
 
 // Bucket record fields.
 const (
-	fOwner   = 1
-	fRegion  = 2
-	fCreated = 3
+	fOwner      = 1
+	fRegion     = 2
+	fCreated    = 3
+	fVersioning = 4
+	fObjectLock = 5 // present (empty payload) when enabled
 )
 
 // Upload record fields. Bucket, key and ID are in the record's key.
@@ -187,7 +201,26 @@ func encodeObject(o *meta.Object) []byte {
 		p = append(append(p, s.ETag...), s.Checksum...)
 		b = appendField(b, fSegmentPart, p)
 	}
-	return appendTags(b, o.Tags)
+	b = appendString(b, fVersionID, o.VersionID)
+	if o.DeleteMarker {
+		b = appendField(b, fDeleteMarker, nil)
+	}
+	return appendLock(appendTags(b, o.Tags), o)
+}
+
+// appendLock appends the fields UpdateObject may change besides tags.
+func appendLock(b []byte, o *meta.Object) []byte {
+	b = appendString(b, fRetentionMode, o.Retention.Mode)
+	b = appendTime(b, fRetentionUntil, o.Retention.Until)
+	if o.LegalHold {
+		b = appendField(b, fLegalHold, nil)
+	}
+	return b
+}
+
+// withOrder appends the version's position to an encoded record.
+func withOrder(rec []byte, order int64) []byte {
+	return appendVarint(rec, fOrder, order)
 }
 
 func appendTags(b []byte, tags map[string]string) []byte {
@@ -197,19 +230,19 @@ func appendTags(b []byte, tags map[string]string) []byte {
 	return b
 }
 
-// replaceTags returns a copy of the object record rec with its tags
-// replaced by tags. Every other field is copied byte for byte, fields this
-// release does not know included, so that changing tags cannot lose what a
-// newer release wrote.
-func replaceTags(rec []byte, tags map[string]string) ([]byte, error) {
-	n := len(rec)
-	for k, v := range tags {
+// replaceLock returns a copy of the object record rec with its tags,
+// retention and legal hold replaced by o's. Every other field is copied
+// byte for byte, fields this release does not know included, so that an
+// update cannot lose what a newer release wrote.
+func replaceLock(rec []byte, o *meta.Object) ([]byte, error) {
+	n := len(rec) + 48
+	for k, v := range o.Tags {
 		n += 8 + len(k) + len(v)
 	}
 	out := make([]byte, 1, n)
 	out[0] = recordVersion
 	err := fields(rec, func(tag uint64, p []byte) error {
-		if tag != fTag {
+		if !lockFields[tag] {
 			out = appendField(out, tag, p)
 		}
 		return nil
@@ -217,7 +250,7 @@ func replaceTags(rec []byte, tags map[string]string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendTags(out, tags), nil
+	return appendLock(appendTags(out, o.Tags), o), nil
 }
 
 func appendVarint(b []byte, tag uint64, v int64) []byte {
@@ -285,6 +318,20 @@ func decodePair(p []byte) (string, string, error) {
 // decodeObject decodes a record into o, leaving Bucket, Key and Inline alone.
 // It reports whether the object has inline bytes.
 func decodeObject(rec []byte, o *meta.Object) (hasInline bool, err error) {
+	hasInline, _, err = decodeVersion(rec, o)
+	return hasInline, err
+}
+
+// decodeVersion is decodeObject that also returns the version's position.
+func decodeVersion(rec []byte, o *meta.Object) (hasInline bool, order int64, err error) {
+	return decodeRecord(rec, o, true)
+}
+
+// decodeRecord decodes an object record. storedVersion says that rec is a
+// version's record, where a missing version id means the null version (the
+// records written before versioning); an upload's template has none.
+func decodeRecord(rec []byte, o *meta.Object, storedVersion bool) (hasInline bool, order int64, err error) {
+	hasOrder := false
 	err = fields(rec, func(tag uint64, p []byte) error {
 		var err error
 		switch tag {
@@ -342,10 +389,29 @@ func decodeObject(rec []byte, o *meta.Object) (hasInline bool, err error) {
 			o.PartsCount = int(v)
 		case fSegmentPart:
 			err = decodeSegmentPart(p, o.Segments)
+		case fVersionID:
+			o.VersionID = string(p)
+		case fDeleteMarker:
+			o.DeleteMarker = true
+		case fRetentionMode:
+			o.Retention.Mode = string(p)
+		case fRetentionUntil:
+			o.Retention.Until, err = decodeTime(p)
+		case fLegalHold:
+			o.LegalHold = true
+		case fOrder:
+			order, err = decodeVarint(p)
+			hasOrder = true
 		}
 		return err
 	})
-	return hasInline, err
+	if !hasOrder {
+		order = o.Modified.UnixNano()
+	}
+	if o.VersionID == "" && err == nil && storedVersion {
+		o.VersionID = meta.NullVersion
+	}
+	return hasInline, order, err
 }
 
 // decodeSegmentPart applies an fSegmentPart payload to the segment it names,
@@ -378,6 +444,10 @@ func encodeBucket(b *meta.Bucket) []byte {
 	out = append(out, recordVersion)
 	out = appendString(out, fOwner, b.Owner)
 	out = appendString(out, fRegion, b.Region)
+	out = appendString(out, fVersioning, b.Versioning)
+	if b.ObjectLock {
+		out = appendField(out, fObjectLock, nil)
+	}
 	return appendTime(out, fCreated, b.Created)
 }
 
@@ -392,6 +462,10 @@ func decodeBucket(rec []byte, b *meta.Bucket) error {
 			b.Region = string(p)
 		case fCreated:
 			b.Created, err = decodeTime(p)
+		case fVersioning:
+			b.Versioning = string(p)
+		case fObjectLock:
+			b.ObjectLock = true
 		}
 		return err
 	})
@@ -419,7 +493,7 @@ func decodeUpload(rec []byte, u *meta.Upload) error {
 		case fUploadOwner:
 			u.Owner = string(p)
 		case fUploadObject:
-			_, err = decodeObject(p, &u.Object)
+			_, _, err = decodeRecord(p, &u.Object, false)
 		case fUploadChecksumAlgorithm:
 			u.ChecksumAlgorithm = string(p)
 		case fUploadChecksumType:

@@ -26,8 +26,20 @@ func sampleRecord() meta.Object {
 			{BlobID: "p3", Size: 5 << 20, PartNumber: 3, ETag: "ffeeddccbbaa99887766554433221100", Checksum: "AAAAAA=="},
 			{BlobID: "p4", Size: 1, PartNumber: 10000}},
 		ChecksumType: "COMPOSITE", UploadID: "upload-\x00-id", PartsCount: 4,
-		Tags: map[string]string{"project": "coffer", "": "", "k\x00": "v=1&w"},
+		Tags:      map[string]string{"project": "coffer", "": "", "k\x00": "v=1&w"},
+		VersionID: "0000000000000001", DeleteMarker: true, LegalHold: true,
+		Retention: meta.Retention{Mode: meta.LockCompliance, Until: time.Date(2030, 1, 1, 0, 0, 0, 5, time.UTC)},
 	}
+}
+
+// replaceTags retags a record through replaceLock, keeping its lock fields.
+func replaceTags(rec []byte, tags map[string]string) ([]byte, error) {
+	var o meta.Object
+	if _, err := decodeObject(rec, &o); err != nil {
+		return nil, err
+	}
+	o.Tags = tags
+	return replaceLock(rec, &o)
 }
 
 func sampleUpload() meta.Upload {
@@ -64,13 +76,16 @@ func TestRecordRoundTrip(t *testing.T) {
 			t.Errorf("%s: hasInline = %v", name, hasInline)
 		}
 		o.Inline = nil
+		if o.VersionID == "" {
+			o.VersionID = meta.NullVersion // a version's record without an id is the null version
+		}
 		if !reflect.DeepEqual(got, o) {
 			t.Errorf("%s: round trip = %+v, want %+v", name, got, o)
 		}
 	}
 	// A segment with only part fields, one of several: the index must
 	// point at the right one.
-	mid := meta.Object{Segments: []meta.Segment{{BlobID: "a"}, {BlobID: "b", Checksum: "c"}, {BlobID: "d"}}}
+	mid := meta.Object{VersionID: "v", Segments: []meta.Segment{{BlobID: "a"}, {BlobID: "b", Checksum: "c"}, {BlobID: "d"}}}
 	var gotMid meta.Object
 	if _, err := decodeObject(encodeObject(&mid), &gotMid); err != nil || !reflect.DeepEqual(gotMid, mid) {
 		t.Errorf("partial part fields round trip = %+v, %v; want %+v", gotMid, err, mid)
@@ -270,7 +285,9 @@ func sameObject(a, b meta.Object) bool {
 		a.CacheControl == b.CacheControl && a.Expires == b.Expires && a.StorageClass == b.StorageClass &&
 		maps.Equal(a.UserMeta, b.UserMeta) && maps.Equal(a.Checksums, b.Checksums) &&
 		a.ChecksumType == b.ChecksumType && a.UploadID == b.UploadID && a.PartsCount == b.PartsCount &&
-		maps.Equal(a.Tags, b.Tags) && slices.Equal(a.Segments, b.Segments)
+		maps.Equal(a.Tags, b.Tags) && slices.Equal(a.Segments, b.Segments) &&
+		a.VersionID == b.VersionID && a.DeleteMarker == b.DeleteMarker && a.LegalHold == b.LegalHold &&
+		a.Retention.Mode == b.Retention.Mode && a.Retention.Until.Equal(b.Retention.Until)
 }
 
 // checkReplaceTags: retagging the record rec (which decodes to got) changes

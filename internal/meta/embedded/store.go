@@ -41,6 +41,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
@@ -49,8 +51,13 @@ import (
 )
 
 // schemaVersion is the on-disk layout version stored under schemaKey. Open
-// refuses a directory written with a different one rather than misread it.
-const schemaVersion = 1
+// refuses a directory written with a newer one rather than misread it, and
+// upgrades an older one in place. Version 2 added versions (nsVersion,
+// nsVersionInline, nsNull) and the outbox (nsEvent): a version 1 directory is
+// a valid version 2 one with no noncurrent versions and no events, so the
+// upgrade only rewrites the schema key; it does so that a version 1 binary
+// then refuses the directory instead of ignoring its versions.
+const schemaVersion = 2
 
 const (
 	keyStripes    = 1024 // enough that unrelated keys rarely share a mutex
@@ -90,6 +97,8 @@ type Store struct {
 	uploadLocks [keyStripes]sync.RWMutex
 	partLocks   [keyStripes]sync.Mutex
 	bucketLocks [bucketStripes]sync.RWMutex
+
+	seq atomic.Uint64 // the last event Seq handed out (outbox.go)
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -130,6 +139,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("opening metadata store: %w", err)
 	}
 	s := &Store{db: db, dir: dir, log: logger, seed: maphash.MakeSeed()}
+	s.seq.Store(uint64(time.Now().UnixNano()))
 	if err := s.checkSchema(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -149,11 +159,20 @@ func (s *Store) checkSchema() error {
 	case err != nil:
 		return fmt.Errorf("reading schema version: %w", err)
 	}
-	defer closer.Close()
-	if len(v) != 1 || v[0] != schemaVersion {
-		return fmt.Errorf("metadata schema version %v, want %d: %w", v, schemaVersion, ErrInvalid)
+	old := append([]byte(nil), v...)
+	if err := closer.Close(); err != nil {
+		return fmt.Errorf("reading schema version: %w", err)
 	}
-	return nil
+	switch {
+	case len(old) == 1 && old[0] == schemaVersion:
+		return nil
+	case len(old) == 1 && old[0] == 1:
+		if err := s.db.Set(schemaKey, []byte{schemaVersion}, pebble.Sync); err != nil {
+			return fmt.Errorf("upgrading schema version: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("metadata schema version %v, want %d or older: %w", old, schemaVersion, ErrInvalid)
 }
 
 // Dir returns the directory the store lives in.
@@ -340,6 +359,31 @@ func (s *Store) ListBuckets(ctx context.Context) ([]meta.Bucket, error) {
 	return out, nil
 }
 
+// UpdateBucket implements meta.Buckets. It holds the bucket's write lock,
+// so that no object write runs under the state it replaces.
+func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*meta.Bucket) error) (meta.Bucket, error) {
+	if err := s.enter(ctx); err != nil {
+		return meta.Bucket{}, fmt.Errorf("updating bucket: %w", err)
+	}
+	defer s.leave()
+	bl := s.bucketLock(name)
+	bl.Lock()
+	defer bl.Unlock()
+	b, err := s.bucketRecord(name)
+	if err != nil {
+		return meta.Bucket{}, fmt.Errorf("updating bucket %q: %w", name, err)
+	}
+	next := b
+	if err := fn(&next); err != nil {
+		return meta.Bucket{}, err
+	}
+	b.Versioning, b.ObjectLock = next.Versioning, next.ObjectLock
+	if err := s.db.Set(bucketKey(name), encodeBucket(&b), pebble.Sync); err != nil {
+		return meta.Bucket{}, fmt.Errorf("updating bucket %q: %w", name, err)
+	}
+	return b, nil
+}
+
 // DeleteBucket implements meta.Buckets. It holds the bucket's write lock, so
 // no PutObject or upload write into it is between its existence check and its
 // commit. The bucket's uploads, their parts and the parts' blob references, and
@@ -365,6 +409,9 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("deleting bucket %q: %w", name, meta.ErrBucketNotFound)
 	}
 	nonEmpty, err := anyWithPrefix(s.db, objectPrefix(name))
+	if err == nil && !nonEmpty {
+		nonEmpty, err = anyWithPrefix(s.db, versionPrefix(name))
+	}
 	if err != nil {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}

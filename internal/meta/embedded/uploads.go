@@ -305,20 +305,27 @@ func deleteUpload(batch *pebble.Batch, u *meta.Upload, parts []meta.Part) error 
 // references are dropped and obj's added, so a blob obj uses is referenced
 // at every point in time. The replaced record's Segments and the unused
 // parts are only those whose blobs nothing references any more.
-func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj meta.Object, cond *meta.Condition) (*meta.Object, []meta.Part, error) {
+func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj meta.Object, opts meta.PutOptions) (meta.PutResult, []meta.Part, error) {
 	if obj.Bucket != bucket || obj.Key != key {
-		return nil, nil, fmt.Errorf("completing upload %q of %q/%q: object names %q/%q: %w", id, bucket, key, obj.Bucket, obj.Key, ErrInvalid)
+		return meta.PutResult{}, nil, fmt.Errorf("completing upload %q of %q/%q: object names %q/%q: %w", id, bucket, key, obj.Bucket, obj.Key, ErrInvalid)
 	}
 	if err := checkObject(&obj); err != nil {
-		return nil, nil, fmt.Errorf("completing upload %q: %w", id, err)
+		return meta.PutResult{}, nil, fmt.Errorf("completing upload %q: %w", id, err)
 	}
 	if err := s.enter(ctx); err != nil {
-		return nil, nil, fmt.Errorf("completing upload: %w", err)
+		return meta.PutResult{}, nil, fmt.Errorf("completing upload: %w", err)
 	}
 	defer s.leave()
+	fail := func(err error) (meta.PutResult, []meta.Part, error) {
+		return meta.PutResult{}, nil, fmt.Errorf("completing upload %q of %q/%q: %w", id, bucket, key, err)
+	}
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
+	b, err := s.bucketRecord(bucket)
+	if err != nil {
+		return fail(err)
+	}
 	kl := s.keyLock(bucket, key)
 	kl.Lock()
 	defer kl.Unlock()
@@ -326,9 +333,6 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 	ul.Lock()
 	defer ul.Unlock()
 
-	fail := func(err error) (*meta.Object, []meta.Part, error) {
-		return nil, nil, fmt.Errorf("completing upload %q of %q/%q: %w", id, bucket, key, err)
-	}
 	u, ok, err := readUpload(s.db, bucket, key, id)
 	if err != nil {
 		return fail(err)
@@ -336,47 +340,31 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 	if !ok {
 		return fail(meta.ErrUploadNotFound)
 	}
-	old, err := s.current(bucket, key)
-	if err != nil {
-		return fail(err)
-	}
-	if err := checkCondition(cond, old); err != nil {
-		return fail(err)
-	}
 	parts, err := readParts(s.db, bucket, key, id)
 	if err != nil {
 		return fail(err)
 	}
-
+	now := time.Now()
 	batch := s.db.NewBatch()
 	defer batch.Close()
-	if old != nil {
-		// Deletions first: a later Set of the same key wins, which keeps
-		// references to blobs that old and obj share.
-		if err := removeRecord(batch, old); err != nil {
-			return fail(err)
-		}
-	}
+	// The upload's part references go before obj's references are set: a
+	// later Set of the same key wins.
 	if err := deleteUpload(batch, &u, parts); err != nil {
 		return fail(err)
 	}
-	if err := batch.Set(objectKey(bucket, key), encodeObject(&obj), nil); err != nil {
+	gone, err := addVersion(batch, s.db, &b, &obj, opts.Cond, now)
+	if err != nil {
 		return fail(err)
 	}
-	if obj.Inline != nil {
-		if err := batch.Set(inlineKey(bucket, key), obj.Inline, nil); err != nil {
-			return fail(err)
-		}
+	if err := s.notice(batch, opts.Notice, &obj, now); err != nil {
+		return fail(err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fail(err)
 	}
 	used := make(map[string]bool, len(obj.Segments))
 	for _, sg := range obj.Segments {
 		used[sg.BlobID] = true
-		if err := batch.Set(blobRefKey(sg.BlobID, bucket, key), nil, nil); err != nil {
-			return fail(err)
-		}
-	}
-	if err := batch.Commit(pebble.Sync); err != nil {
-		return fail(err)
 	}
 	var unused []meta.Part
 	for _, p := range parts {
@@ -385,10 +373,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 		}
 	}
 	unused = s.releasableParts(unused)
-	if old != nil {
-		old.Segments = s.releasable(old)
-	}
-	return old, unused, nil
+	return meta.PutResult{VersionID: obj.VersionID, Replaced: s.released(gone)}, unused, nil
 }
 
 // AbortUpload implements meta.Uploads. It holds the bucket's read lock and

@@ -81,6 +81,16 @@ func Run(t *testing.T, open Opener) {
 		{"TagsRoundTrip", h.testTagsRoundTrip},
 		{"PutObjectTags", h.testPutObjectTags},
 		{"RacePutObjectTags", h.testRacePutObjectTags},
+		{"VersionsNull", h.testVersionsNull},
+		{"VersionsEnabled", h.testVersionsEnabled},
+		{"VersionsDeleteMarker", h.testVersionsDeleteMarker},
+		{"VersionsDeletePermanent", h.testVersionsDeletePermanent},
+		{"VersionsSuspended", h.testVersionsSuspended},
+		{"VersionsList", h.testVersionsList},
+		{"VersionsUpdate", h.testVersionsUpdate},
+		{"VersionsLock", h.testVersionsLock},
+		{"VersionsRace", h.testVersionsRace},
+		{"Outbox", h.testOutbox},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -112,7 +122,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	for _, o := range []meta.Object{inline, seg, overwritten, replacement, deleted} {
 		mustPut(t, s, o, nil)
 	}
-	if _, err := s.DeleteObject(ctx, "keep", "deleted", nil); err != nil {
+	if _, err := delObj(s, ctx, "keep", "deleted", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkUploads := writeUploadsForReopen(t, s)
@@ -140,13 +150,13 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkBucket(t, b1, bs[0])
 	for _, want := range []meta.Object{inline, seg, replacement} {
-		got, err := s2.GetObject(ctx, want.Bucket, want.Key)
+		got, err := getObj(s2, ctx, want.Bucket, want.Key)
 		if err != nil {
 			t.Fatalf("GetObject(%q) after reopen: %v", want.Key, err)
 		}
 		checkObject(t, "after reopen", want, got, true)
 	}
-	if _, err := s2.GetObject(ctx, "keep", "deleted"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := getObj(s2, ctx, "keep", "deleted"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("GetObject(deleted) after reopen: err = %v, want ErrObjectNotFound", err)
 	}
 	if _, err := s2.GetBucket(ctx, "gone"); !errors.Is(err, meta.ErrBucketNotFound) {
@@ -166,7 +176,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	checkConfigsTags(t, s2)
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
-	rep, err := s2.PutObject(ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
+	rep, err := putObj(s2, ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
 	if err != nil {
 		t.Fatalf("PutObject after reopen: %v", err)
 	}
@@ -257,7 +267,7 @@ func mustCreateBucket(t *testing.T, s meta.Store, b meta.Bucket) {
 
 func mustPut(t *testing.T, s meta.Store, o meta.Object, cond *meta.Condition) *meta.Object {
 	t.Helper()
-	rep, err := s.PutObject(context.Background(), o, cond)
+	rep, err := putObj(s, context.Background(), o, cond)
 	if err != nil {
 		t.Fatalf("PutObject(%q, %q): %v", o.Bucket, o.Key, err)
 	}
@@ -266,7 +276,7 @@ func mustPut(t *testing.T, s meta.Store, o meta.Object, cond *meta.Condition) *m
 
 func mustGet(t *testing.T, s meta.Store, bucket, key string) meta.Object {
 	t.Helper()
-	o, err := s.GetObject(context.Background(), bucket, key)
+	o, err := getObj(s, context.Background(), bucket, key)
 	if err != nil {
 		t.Fatalf("GetObject(%q, %q): %v", bucket, key, err)
 	}
