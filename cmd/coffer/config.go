@@ -36,6 +36,10 @@ type Config struct {
 	OrphanInterval  time.Duration
 	UploadExpiry    time.Duration
 	SigV2           bool
+	// LifecycleDay is how long one lifecycle "day" lasts (24h outside
+	// tests); LifecycleInterval how often the rules are applied.
+	LifecycleDay      time.Duration
+	LifecycleInterval time.Duration
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -112,6 +116,8 @@ var settings = []setting{
 		}
 		return nil
 	}},
+	{"lifecycle-interval", "COFFER_LIFECYCLE_INTERVAL", "1h", "how often bucket lifecycle rules are applied", dur(func(c *Config) *time.Duration { return &c.LifecycleInterval })},
+	{"lifecycle-day", "COFFER_LIFECYCLE_DAY", "24h", "length of one lifecycle day; shorten only for testing rules", dur(func(c *Config) *time.Duration { return &c.LifecycleDay })},
 	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 }
 

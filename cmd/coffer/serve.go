@@ -64,8 +64,13 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log})
 	defer objects.Close()
 
+	lc := &worker.Lifecycle{Objects: objects, Log: log, Day: cfg.LifecycleDay}
+	if cfg.LifecycleDay != 24*time.Hour {
+		log.Warn("lifecycle days are shortened: rules expire objects early", "day", cfg.LifecycleDay)
+	}
 	workers := worker.NewRunner(log)
 	workers.Start(
+		lc.Job(cfg.LifecycleInterval),
 		worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Run: func(ctx context.Context) error {
 			_, err := objects.CollectOrphans(ctx, cfg.OrphanGrace)
 			return err

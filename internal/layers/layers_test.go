@@ -24,7 +24,7 @@ var rank = map[string]int{
 	"internal/blob":       1,
 	"internal/iam":        2,
 	"internal/object":     3,
-	"internal/worker":     3,
+	"internal/worker":     4,
 	"internal/s3api":      4,
 	"internal/server":     4,
 	"cmd":                 9,

@@ -160,3 +160,7 @@ type AbortIncompleteMultipartUpload struct {
 
 // Enabled reports whether the rule is applied.
 func (r *Rule) Enabled() bool { return r.Status == StatusEnabled }
+
+// ConfigName is the bucket configuration under which a bucket's rules are
+// stored (as Bytes): the S3 API writes it and the worker reads it.
+const ConfigName = "lifecycle"

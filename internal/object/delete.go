@@ -70,9 +70,10 @@ func (s *Service) deleteNotice(ctx context.Context, in DeleteInput) (*meta.Notic
 		}
 	}
 	if in.Lifecycle {
-		name = EventLifecycleDelete
-		if in.VersionID == "" && name == EventDeleteMarker {
+		if name == EventDeleteMarker {
 			name = EventLifecycleDeleteMarker
+		} else {
+			name = EventLifecycleDelete
 		}
 	}
 	return s.notice(ctx, in.Bucket, in.Key, name)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/lifecycle"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/postpolicy"
 	"github.com/cofferstore/coffer/internal/sigv2"
@@ -115,6 +116,10 @@ func toAPIError(err error) *apiError {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		return ae
+	}
+	var le *lifecycle.Error
+	if errors.As(err, &le) {
+		return lifecycleError(le)
 	}
 	for i := range mapping {
 		if errors.Is(err, mapping[i].err) {

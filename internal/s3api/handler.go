@@ -240,7 +240,7 @@ func classify(rq *request) (operation, error) {
 
 // Sub-resources that name an S3 API we do not implement yet: answering
 // NotImplemented is better than treating them as a plain GET or PUT.
-var unimplementedBucket = []string{"acl", "policy", "policyStatus", "lifecycle", "encryption",
+var unimplementedBucket = []string{"acl", "policy", "policyStatus", "encryption",
 	"notification", "replication", "website", "logging", "accelerate", "requestPayment",
 	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
@@ -481,6 +481,11 @@ func bucketSubresource(m string, has func(string) bool) (operation, bool) {
 			operation{action: "s3:GetBucketCORS", fn: (*Handler).getBucketCors},
 			operation{action: "s3:PutBucketCORS", fn: (*Handler).putBucketCors},
 			operation{action: "s3:PutBucketCORS", fn: (*Handler).deleteBucketCors},
+		},
+		"lifecycle": {
+			operation{action: "s3:GetLifecycleConfiguration", fn: (*Handler).getBucketLifecycle},
+			operation{action: "s3:PutLifecycleConfiguration", fn: (*Handler).putBucketLifecycle},
+			operation{action: "s3:PutLifecycleConfiguration", fn: (*Handler).deleteBucketLifecycle},
 		},
 		"object-lock": {
 			operation{action: "s3:GetBucketObjectLockConfiguration", fn: (*Handler).getObjectLockConfig},

@@ -15,6 +15,8 @@ type Job struct {
 	Name  string
 	Every time.Duration
 	Run   func(ctx context.Context) error
+	// Progress, when set, describes where a long job is; Health reports it.
+	Progress func() string
 }
 
 // Status is a job's health.
@@ -24,20 +26,22 @@ type Status struct {
 	LastStart time.Time `json:"lastStart"`
 	LastEnd   time.Time `json:"lastEnd"`
 	LastError string    `json:"lastError,omitempty"`
+	Progress  string    `json:"progress,omitempty"`
 }
 
 // Runner runs jobs until stopped.
 type Runner struct {
-	log    *slog.Logger
-	mu     sync.Mutex
-	status map[string]*Status
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	log      *slog.Logger
+	mu       sync.Mutex
+	status   map[string]*Status
+	progress map[string]func() string
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 // NewRunner returns a stopped Runner.
 func NewRunner(log *slog.Logger) *Runner {
-	return &Runner{log: log, status: make(map[string]*Status)}
+	return &Runner{log: log, status: make(map[string]*Status), progress: make(map[string]func() string)}
 }
 
 // Start runs each job once right away and then every job.Every, until
@@ -48,6 +52,9 @@ func (r *Runner) Start(jobs ...Job) {
 	for _, j := range jobs {
 		r.mu.Lock()
 		r.status[j.Name] = &Status{Name: j.Name}
+		if j.Progress != nil {
+			r.progress[j.Name] = j.Progress
+		}
 		r.mu.Unlock()
 		r.wg.Add(1)
 		go r.loop(ctx, j)
@@ -100,8 +107,12 @@ func (r *Runner) Health() []Status {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	out := make([]Status, 0, len(r.status))
-	for _, s := range r.status {
-		out = append(out, *s)
+	for name, s := range r.status {
+		st := *s
+		if p := r.progress[name]; p != nil {
+			st.Progress = p()
+		}
+		out = append(out, st)
 	}
 	return out
 }

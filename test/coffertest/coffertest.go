@@ -224,6 +224,7 @@ type WorkerStatus struct {
 	LastStart time.Time `json:"lastStart"`
 	LastEnd   time.Time `json:"lastEnd"`
 	LastError string    `json:"lastError"`
+	Progress  string    `json:"progress"`
 }
 
 // Worker returns the named job's status, or false when it is not listed.
