@@ -55,8 +55,8 @@ type GetInput struct {
 	Bucket, Key string
 	// VersionID selects a version; "" means the latest.
 	VersionID string
-	Range       *Range
-	Cond        Conditions
+	Range     *Range
+	Cond      Conditions
 	// PartNumber, when > 0, selects one part of a multipart object (part 1
 	// of any other object is all of it).
 	PartNumber int

@@ -103,4 +103,3 @@ func (s *Store) dropConfigs(batch *pebble.Batch, bucket string) error {
 	}
 	return nil
 }
-
