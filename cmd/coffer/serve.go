@@ -14,6 +14,7 @@ import (
 	"github.com/cofferstore/coffer/internal/blob/disk"
 	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/meta/embedded"
+	"github.com/cofferstore/coffer/internal/notify"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/s3api"
 	"github.com/cofferstore/coffer/internal/server"
@@ -61,7 +62,45 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("opening blob store: %w", err)
 	}
-	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log})
+	targets, err := openTargets(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, t := range targets {
+			if err := t.Close(); err != nil {
+				log.Warn("closing notification target", "target", t.ARN(), "err", err)
+			}
+		}
+	}()
+	arns := make([]string, len(targets))
+	for i, t := range targets {
+		arns[i] = t.ARN()
+	}
+	dispatcher, err := notify.NewDispatcher(metaStore, targets, log, notify.Options{Encoder: notify.Encoder{
+		Region: cfg.Region,
+		BucketOwner: func(ctx context.Context, bucket string) (string, error) {
+			b, err := metaStore.GetBucket(ctx, bucket)
+			return b.Owner, err
+		}}})
+	if err != nil {
+		return fmt.Errorf("starting notification delivery: %w", err)
+	}
+	router := notify.NewRouter(metaStore, metaStore, arns, dispatcher.Notify)
+	dctx, stopDispatch := context.WithCancel(context.Background())
+	dispatched := make(chan struct{})
+	go func() {
+		defer close(dispatched)
+		dispatcher.Run(dctx)
+	}()
+	// Delivery stops after the listeners (deferred calls run last first),
+	// so events of the last requests are still sent if their targets are up.
+	defer func() {
+		stopDispatch()
+		<-dispatched
+	}()
+
+	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log, Events: router})
 	defer objects.Close()
 
 	lc := &worker.Lifecycle{Objects: objects, Log: log, Day: cfg.LifecycleDay}
@@ -92,14 +131,18 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log, DisableSigV2: !cfg.SigV2}, objects, ids)
+	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log, DisableSigV2: !cfg.SigV2, Notifications: router}, objects, ids)
 	group := server.NewGroup(log)
 	s3Addr, err := group.Listen("s3", cfg.S3Addr, s3, tlsCfg)
 	if err != nil {
 		return err
 	}
 	consoleAddr, err := group.Listen("console", cfg.ConsoleAddr, server.ConsoleHandler(func() any {
-		return map[string]any{"status": "ok", "version": version, "workers": workers.Health()}
+		stats, err := dispatcher.Stats(context.Background())
+		if err != nil {
+			log.Warn("reading notification stats", "err", err)
+		}
+		return map[string]any{"status": "ok", "version": version, "workers": workers.Health(), "notifications": stats}
 	}), tlsCfg)
 	if err != nil {
 		return err
@@ -126,6 +169,26 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// openTargets opens the notification targets the operator configured.
+func openTargets(cfg *Config) ([]notify.Target, error) {
+	if cfg.NotifyTargets == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(cfg.NotifyTargets)
+	if err != nil {
+		return nil, fmt.Errorf("--notify-targets/COFFER_NOTIFY_TARGETS: %w", err)
+	}
+	tcs, err := notify.ParseTargets(data)
+	if err != nil {
+		return nil, fmt.Errorf("--notify-targets/COFFER_NOTIFY_TARGETS %s: %w", cfg.NotifyTargets, err)
+	}
+	targets, err := notify.OpenTargets(tcs, cfg.Region)
+	if err != nil {
+		return nil, fmt.Errorf("--notify-targets/COFFER_NOTIFY_TARGETS %s: %w", cfg.NotifyTargets, err)
+	}
+	return targets, nil
 }
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {

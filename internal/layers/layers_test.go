@@ -23,6 +23,7 @@ var rank = map[string]int{
 	"internal/meta":       1,
 	"internal/blob":       1,
 	"internal/iam":        2,
+	"internal/notify":     2,
 	"internal/object":     3,
 	"internal/worker":     4,
 	"internal/s3api":      4,

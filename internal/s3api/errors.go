@@ -121,6 +121,9 @@ func toAPIError(err error) *apiError {
 	if errors.As(err, &le) {
 		return lifecycleError(le)
 	}
+	if ae, ok := notifyError(err); ok {
+		return ae
+	}
 	for i := range mapping {
 		if errors.Is(err, mapping[i].err) {
 			e := mapping[i].api

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/meta"
+	"github.com/cofferstore/coffer/internal/notify"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/sigv2"
 	"github.com/cofferstore/coffer/internal/sigv4"
@@ -34,6 +35,9 @@ type Config struct {
 	Logger  *slog.Logger
 	// Now is the clock for signatures; nil means time.Now.
 	Now func() time.Time
+	// Notifications saves and serves bucket notification configurations;
+	// nil means no targets, so every configuration naming one is refused.
+	Notifications *notify.Router
 	// DisableSigV2 refuses Signature Version 2 requests.
 	DisableSigV2 bool
 }
@@ -62,6 +66,7 @@ func New(cfg Config, objects *object.Service, m *iam.IAM) *Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -240,8 +245,7 @@ func classify(rq *request) (operation, error) {
 
 // Sub-resources that name an S3 API we do not implement yet: answering
 // NotImplemented is better than treating them as a plain GET or PUT.
-var unimplementedBucket = []string{"acl", "policy", "policyStatus", "encryption",
-	"notification", "replication", "website", "logging", "accelerate", "requestPayment",
+var unimplementedBucket = []string{"acl", "policy", "policyStatus", "encryption", "replication", "website", "logging", "accelerate", "requestPayment",
 	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
 var unimplementedObject = []string{"acl", "restore", "select",
@@ -486,6 +490,11 @@ func bucketSubresource(m string, has func(string) bool) (operation, bool) {
 			operation{action: "s3:GetLifecycleConfiguration", fn: (*Handler).getBucketLifecycle},
 			operation{action: "s3:PutLifecycleConfiguration", fn: (*Handler).putBucketLifecycle},
 			operation{action: "s3:PutLifecycleConfiguration", fn: (*Handler).deleteBucketLifecycle},
+		},
+		"notification": {
+			operation{action: "s3:GetBucketNotification", fn: (*Handler).getBucketNotification},
+			operation{action: "s3:PutBucketNotification", fn: (*Handler).putBucketNotification},
+			operation{fn: methodNotAllowed},
 		},
 		"object-lock": {
 			operation{action: "s3:GetBucketObjectLockConfiguration", fn: (*Handler).getObjectLockConfig},
