@@ -30,6 +30,10 @@ var (
 	// ErrLocked refuses the removal (or replacement) of a version under
 	// object-lock retention or legal hold.
 	ErrLocked = errors.New("object version is locked")
+	// ErrRecordNotFound and ErrConflict are the Records sentinels: no such
+	// (live) record, and a revision precondition that did not hold.
+	ErrRecordNotFound = errors.New("record not found")
+	ErrConflict       = errors.New("record changed concurrently")
 	// ErrUnavailable means the store cannot serve right now (closed, or its
 	// backing service is down); the request may be retried later.
 	ErrUnavailable = errors.New("metadata store unavailable")
@@ -491,6 +495,54 @@ type Outbox interface {
 	OutboxDepths(ctx context.Context) (map[string]int, error)
 }
 
+// Record is a control-plane document: a user, an access key, a policy, a
+// session, a share link. Records are few, small, read often and written
+// rarely; the store does not interpret Data.
+type Record struct {
+	Kind string
+	ID   string
+	Data []byte
+	// Rev is the record's revision, set by the store: positive, and
+	// different after every write of (Kind, ID).
+	Rev int64
+	// Expires, when not zero, is when the record stops existing: reads,
+	// lists and preconditions treat an expired record as absent.
+	Expires time.Time
+}
+
+// Revision preconditions for Records writes.
+const (
+	// RevAny writes whatever the record's state.
+	RevAny int64 = -1
+	// RevNew writes only when no live record exists.
+	RevNew int64 = 0
+)
+
+// Records stores control-plane documents by kind and id, with optimistic
+// concurrency: every write names the revision it expects, so two
+// administrators (or two instances) never overwrite each other unknowingly.
+type Records interface {
+	// PutRecord writes r and returns its new revision. r.Rev is the
+	// precondition: RevNew creates (ErrConflict when a live record exists),
+	// a positive revision replaces exactly that revision (ErrConflict when
+	// the record has another, ErrRecordNotFound when it is absent), RevAny
+	// writes unconditionally.
+	PutRecord(ctx context.Context, r Record) (int64, error)
+	// GetRecord returns a live record; ErrRecordNotFound otherwise.
+	GetRecord(ctx context.Context, kind, id string) (Record, error)
+	// DeleteRecord removes a live record whose revision is rev (RevAny: any
+	// revision). ErrRecordNotFound when absent, ErrConflict when the
+	// revision differs. Deleting and checking are one atomic step, so a
+	// one-time token deleted by revision is consumed exactly once.
+	DeleteRecord(ctx context.Context, kind, id string, rev int64) error
+	// ListRecords returns up to limit live records of kind whose ID is
+	// greater than after, in ID byte order (limit < 1 means 1000).
+	ListRecords(ctx context.Context, kind, after string, limit int) ([]Record, error)
+	// PurgeExpiredRecords removes up to limit records that expired before
+	// now and returns how many it removed.
+	PurgeExpiredRecords(ctx context.Context, now time.Time, limit int) (int, error)
+}
+
 // Store is a complete metadata store. Close releases it; methods called
 // after Close return ErrUnavailable.
 type Store interface {
@@ -499,5 +551,6 @@ type Store interface {
 	Uploads
 	BucketConfigs
 	Outbox
+	Records
 	Close() error
 }

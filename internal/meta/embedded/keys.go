@@ -27,6 +27,9 @@ const (
 	nsNull          byte = 'N' // nsNull + bucket + 0x00 + key -> vkey of the null version when under nsVersion
 	//                      nsBlobRef + uvarint(len(id)) + id + 0x01 + versionKey[1:] -> empty (a noncurrent version's blob)
 	nsEvent byte = 'E' // nsEvent + lp(target) + be64(seq) -> event record (outbox.go)
+	// Control-plane records (records.go).
+	nsRecord       byte = 'K' // nsRecord + lp(kind) + id -> uvarint(rev) expiry data
+	nsRecordExpiry byte = 'X' // nsRecordExpiry + time key + lp(kind) + id -> empty
 )
 
 // Upload keys must sort by (key, upload ID) while the key is followed by

@@ -91,6 +91,9 @@ func Run(t *testing.T, open Opener) {
 		{"VersionsLock", h.testVersionsLock},
 		{"VersionsRace", h.testVersionsRace},
 		{"Outbox", h.testOutbox},
+		{"Records", h.testRecords},
+		{"RecordsExpiry", h.testRecordsExpiry},
+		{"RecordsRace", h.testRecordsRace},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -127,6 +130,10 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkUploads := writeUploadsForReopen(t, s)
 	checkConfigsTags := writeConfigsTagsForReopen(t, s)
+	recRev, err := s.PutRecord(ctx, meta.Record{Kind: "user", ID: "alice", Data: []byte("kept"), Rev: meta.RevNew})
+	if err != nil {
+		t.Fatalf("PutRecord: %v", err)
+	}
 	if err := s.DeleteBucket(ctx, "gone"); err != nil {
 		t.Fatalf("DeleteBucket: %v", err)
 	}
@@ -174,6 +181,9 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkUploads(t, s2)
 	checkConfigsTags(t, s2)
+	if r, err := s2.GetRecord(ctx, "user", "alice"); err != nil || string(r.Data) != "kept" || r.Rev != recRev {
+		t.Errorf("record after reopen = %+v, %v; want revision %d", r, err, recRev)
+	}
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
 	rep, err := putObj(s2, ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
