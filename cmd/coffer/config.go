@@ -42,6 +42,9 @@ type Config struct {
 	LifecycleInterval time.Duration
 	// NotifyTargets is the JSON file of event notification targets.
 	NotifyTargets string
+	// LeaseTTL bounds how long cluster-wide background work (delivery,
+	// lifecycle, collection) waits when the instance running it dies.
+	LeaseTTL time.Duration
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -119,6 +122,7 @@ var settings = []setting{
 		return nil
 	}},
 	{"notify-targets", "COFFER_NOTIFY_TARGETS", "", "JSON file of event notification targets (webhook, nats, amqp, mqtt, redis, postgres)", str(func(c *Config) *string { return &c.NotifyTargets })},
+	{"lease-ttl", "COFFER_LEASE_TTL", "30s", "how long before another instance takes over background work from one that died", dur(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 	{"lifecycle-interval", "COFFER_LIFECYCLE_INTERVAL", "1h", "how often bucket lifecycle rules are applied", dur(func(c *Config) *time.Duration { return &c.LifecycleInterval })},
 	{"lifecycle-day", "COFFER_LIFECYCLE_DAY", "24h", "length of one lifecycle day; shorten only for testing rules", dur(func(c *Config) *time.Duration { return &c.LifecycleDay })},
 	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},

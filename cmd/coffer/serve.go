@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/cofferstore/coffer/internal/blob/disk"
@@ -77,21 +80,42 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	for i, t := range targets {
 		arns[i] = t.ARN()
 	}
-	dispatcher, err := notify.NewDispatcher(metaStore, targets, log, notify.Options{Encoder: notify.Encoder{
-		Region: cfg.Region,
-		BucketOwner: func(ctx context.Context, bucket string) (string, error) {
-			b, err := metaStore.GetBucket(ctx, bucket)
-			return b.Owner, err
-		}}})
-	if err != nil {
+	// Background work that must run once across every instance sharing
+	// the metadata store (delivery, lifecycle, collection) runs under
+	// leases; an instance that dies loses them within the TTL.
+	leases := &worker.Leases{Records: metaStore, Holder: instanceID(), TTL: cfg.LeaseTTL}
+	encoder := notify.Encoder{Region: cfg.Region, BucketOwner: func(ctx context.Context, bucket string) (string, error) {
+		b, err := metaStore.GetBucket(ctx, bucket)
+		return b.Owner, err
+	}}
+	// Check the targets once at start; a dispatcher is made each time this
+	// instance takes the delivery lease.
+	if _, err := notify.NewDispatcher(metaStore, targets, log, notify.Options{Encoder: encoder}); err != nil {
 		return fmt.Errorf("starting notification delivery: %w", err)
 	}
-	router := notify.NewRouter(metaStore, metaStore, arns, dispatcher.Notify)
+	var current atomic.Pointer[notify.Dispatcher]
+	router := notify.NewRouter(metaStore, metaStore, arns, func() {
+		if d := current.Load(); d != nil {
+			d.Notify()
+		}
+	})
 	dctx, stopDispatch := context.WithCancel(context.Background())
 	dispatched := make(chan struct{})
 	go func() {
 		defer close(dispatched)
-		dispatcher.Run(dctx)
+		if len(targets) == 0 {
+			return // nothing to deliver to; events for no target are never routed
+		}
+		leases.Keep(dctx, "notification-delivery", func(ctx context.Context) error {
+			d, err := notify.NewDispatcher(metaStore, targets, log, notify.Options{Encoder: encoder})
+			if err != nil {
+				return err
+			}
+			current.Store(d)
+			defer current.Store(nil)
+			d.Run(ctx)
+			return nil
+		}, func(err error) { log.Error("notification delivery", "err", err) })
 	}()
 	// Delivery stops after the listeners (deferred calls run last first),
 	// so events of the last requests are still sent if their targets are up.
@@ -108,15 +132,18 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		log.Warn("lifecycle days are shortened: rules expire objects early", "day", cfg.LifecycleDay)
 	}
 	workers := worker.NewRunner(log)
+	workers.Leases = leases
+	lcJob := lc.Job(cfg.LifecycleInterval)
+	lcJob.Exclusive = true
 	workers.Start(
-		lc.Job(cfg.LifecycleInterval),
-		worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Run: func(ctx context.Context) error {
+		lcJob,
+		worker.Job{Name: "orphan-collector", Every: cfg.OrphanInterval, Exclusive: true, Run: func(ctx context.Context) error {
 			_, err := objects.CollectOrphans(ctx, cfg.OrphanGrace)
 			return err
 		}},
 		// Checked often relative to the expiry so an upload outlives it by
 		// a small fraction at most.
-		worker.Job{Name: "upload-expiry", Every: min(cfg.UploadExpiry/10, time.Hour), Run: func(ctx context.Context) error {
+		worker.Job{Name: "upload-expiry", Every: min(cfg.UploadExpiry/10, time.Hour), Exclusive: true, Run: func(ctx context.Context) error {
 			_, err := objects.ExpireUploads(ctx, cfg.UploadExpiry)
 			return err
 		}},
@@ -138,9 +165,13 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		return err
 	}
 	consoleAddr, err := group.Listen("console", cfg.ConsoleAddr, server.ConsoleHandler(func() any {
-		stats, err := dispatcher.Stats(context.Background())
-		if err != nil {
-			log.Warn("reading notification stats", "err", err)
+		var stats any = "delivered by another instance"
+		if d := current.Load(); d != nil {
+			st, err := d.Stats(context.Background())
+			if err != nil {
+				log.Warn("reading notification stats", "err", err)
+			}
+			stats = st
 		}
 		return map[string]any{"status": "ok", "version": version, "workers": workers.Health(), "notifications": stats}
 	}), tlsCfg)
@@ -169,6 +200,18 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// instanceID names this process in lease records: host and pid, plus a
+// random suffix so a restarted process is a new holder.
+func instanceID() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "unknown-host"
+	}
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s/%d/%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // openTargets opens the notification targets the operator configured.

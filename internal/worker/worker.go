@@ -17,6 +17,10 @@ type Job struct {
 	Run   func(ctx context.Context) error
 	// Progress, when set, describes where a long job is; Health reports it.
 	Progress func() string
+	// Exclusive jobs run on one instance at a time across every instance
+	// sharing the metadata store, under a lease named after the job, when
+	// the Runner has Leases.
+	Exclusive bool
 }
 
 // Status is a job's health.
@@ -27,10 +31,16 @@ type Status struct {
 	LastEnd   time.Time `json:"lastEnd"`
 	LastError string    `json:"lastError,omitempty"`
 	Progress  string    `json:"progress,omitempty"`
+	// Elsewhere names the instance that held an exclusive job's lease at
+	// its last turn, when it was not this one.
+	Elsewhere string `json:"elsewhere,omitempty"`
 }
 
 // Runner runs jobs until stopped.
 type Runner struct {
+	// Leases, when set, keeps Exclusive jobs to one instance at a time.
+	Leases *Leases
+
 	log      *slog.Logger
 	mu       sync.Mutex
 	status   map[string]*Status
@@ -41,6 +51,9 @@ type Runner struct {
 
 // NewRunner returns a stopped Runner.
 func NewRunner(log *slog.Logger) *Runner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &Runner{log: log, status: make(map[string]*Status), progress: make(map[string]func() string)}
 }
 
@@ -80,8 +93,25 @@ func (r *Runner) runOnce(ctx context.Context, j Job) {
 	st := r.status[j.Name]
 	st.LastStart = time.Now()
 	r.mu.Unlock()
-	err := j.Run(ctx)
+	var err error
+	if j.Exclusive && r.Leases != nil {
+		var ran bool
+		ran, err = r.Leases.Hold(ctx, j.Name, j.Run)
+		if err == nil && !ran {
+			holder, herr := r.Leases.HolderOf(ctx, j.Name)
+			r.mu.Lock()
+			st.Elsewhere, st.LastEnd = holder, time.Now()
+			if herr != nil {
+				st.Elsewhere = "unknown"
+			}
+			r.mu.Unlock()
+			return
+		}
+	} else {
+		err = j.Run(ctx)
+	}
 	r.mu.Lock()
+	st.Elsewhere = ""
 	st.Runs++
 	st.LastEnd = time.Now()
 	st.LastError = ""

@@ -266,7 +266,9 @@ func TestBinaryOutageAndRestart(t *testing.T) {
 	targetsFile := writeTargets(t, dir,
 		map[string]any{"id": "hooks", "type": "webhook", "url": "http://" + hookAddr + "/s3", "secret": secret, "timeout": "1s"})
 	data := filepath.Join(dir, "data")
-	opts := coffertest.Options{DataDir: data, Env: []string{"COFFER_NOTIFY_TARGETS=" + targetsFile}}
+	// A short lease: the killed server's delivery lease must expire before
+	// the restarted one may deliver.
+	opts := coffertest.Options{DataDir: data, Env: []string{"COFFER_NOTIFY_TARGETS=" + targetsFile, "COFFER_LEASE_TTL=2s"}}
 	srv := coffertest.Start(t, bin, opts)
 	c := s3Client(srv.Endpoint)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
