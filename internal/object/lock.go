@@ -157,11 +157,9 @@ func (s *Service) PutRetention(ctx context.Context, in RetentionInput) (string, 
 			return "", err
 		}
 	}
-	n, err := s.notice(ctx, in.Bucket, in.Key, EventRetentionPut)
-	if err != nil {
-		return "", err
-	}
-	obj, err := s.meta.UpdateObject(ctx, in.Bucket, in.Key, in.VersionID, meta.UpdateOptions{Notice: n}, func(o *meta.Object) error {
+	// S3 has no event for retention or legal-hold changes, so none is
+	// recorded.
+	obj, err := s.meta.UpdateObject(ctx, in.Bucket, in.Key, in.VersionID, meta.UpdateOptions{}, func(o *meta.Object) error {
 		old, next := o.Retention, in.Retention
 		if old.Mode != "" && now.Before(old.Until) {
 			weaker := next.Mode == "" || next.Until.Before(old.Until)
@@ -178,7 +176,6 @@ func (s *Service) PutRetention(ctx context.Context, in RetentionInput) (string, 
 	if err != nil {
 		return "", fmt.Errorf("setting retention of %s/%s: %w", in.Bucket, in.Key, versionErr(in.VersionID, err))
 	}
-	s.committed(n)
 	return obj.VersionID, nil
 }
 
@@ -204,18 +201,13 @@ func (s *Service) PutLegalHold(ctx context.Context, bucket, key, versionID strin
 	if !b.ObjectLock {
 		return "", fmt.Errorf("legal hold on %s: %w", bucket, ErrNoObjectLockConfig)
 	}
-	n, err := s.notice(ctx, bucket, key, EventLegalHoldPut)
-	if err != nil {
-		return "", err
-	}
-	obj, err := s.meta.UpdateObject(ctx, bucket, key, versionID, meta.UpdateOptions{Notice: n}, func(o *meta.Object) error {
+	obj, err := s.meta.UpdateObject(ctx, bucket, key, versionID, meta.UpdateOptions{}, func(o *meta.Object) error {
 		o.LegalHold = on
 		return nil
 	})
 	if err != nil {
 		return "", fmt.Errorf("setting legal hold of %s/%s: %w", bucket, key, versionErr(versionID, err))
 	}
-	s.committed(n)
 	return obj.VersionID, nil
 }
 
