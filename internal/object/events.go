@@ -19,8 +19,6 @@ const (
 	EventLifecycleDeleteMarker = "s3:LifecycleExpiration:DeleteMarkerCreated"
 	EventTaggingPut            = "s3:ObjectTagging:Put"
 	EventTaggingDelete         = "s3:ObjectTagging:Delete"
-	EventRetentionPut          = "s3:ObjectRetention:Put"
-	EventLegalHoldPut          = "s3:ObjectLegalHold:Put"
 )
 
 // EventRouter decides where events go. The service asks it before each
