@@ -543,6 +543,26 @@ type Records interface {
 	PurgeExpiredRecords(ctx context.Context, now time.Time, limit int) (int, error)
 }
 
+// Exporter is implemented by stores that can be copied whole into another
+// (coffer meta migrate): it enumerates what the Store interface addresses
+// only by name.
+type Exporter interface {
+	// BucketConfigNames returns the names of the bucket's configs, sorted.
+	BucketConfigNames(ctx context.Context, bucket string) ([]string, error)
+	// RecordKinds returns every kind that has records, sorted.
+	RecordKinds(ctx context.Context) ([]string, error)
+}
+
+// Importer is implemented by stores that can receive a copy of another.
+type Importer interface {
+	// ImportVersions writes all the versions of one key (newest first, as
+	// ListObjectVersions returns them, Inline included) into a key that has
+	// none, keeping their version ids (whichever store made them), times,
+	// delete markers, tags and lock fields. ErrPreconditionFailed when the
+	// key already has versions; ErrBucketNotFound when the bucket is missing.
+	ImportVersions(ctx context.Context, versions []Object) error
+}
+
 // Store is a complete metadata store. Close releases it; methods called
 // after Close return ErrUnavailable.
 type Store interface {

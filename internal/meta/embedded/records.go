@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -323,4 +324,50 @@ func (s *Store) purgeOne(kind, id string, indexKey []byte, now time.Time) (bool,
 		}
 	}
 	return removed, batch.Commit(pebble.Sync)
+}
+
+var _ meta.Exporter = (*Store)(nil)
+
+// RecordKinds implements meta.Exporter: one seek per kind.
+func (s *Store) RecordKinds(ctx context.Context) (kinds []string, err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, fmt.Errorf("listing record kinds: %w", err)
+	}
+	defer s.leave()
+	lower := []byte{nsRecord}
+	it, err := s.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: lower, UpperBound: prefixSuccessor(lower)})
+	if err != nil {
+		return nil, fmt.Errorf("listing record kinds: %w", err)
+	}
+	defer func() { err = errors.Join(err, it.Error(), it.Close()) }()
+	for ok := it.First(); ok; ok = it.SeekGE(prefixSuccessor(recordPrefix(kinds[len(kinds)-1]))) {
+		kind, _, ok := cutLP(it.Key()[1:])
+		if !ok {
+			return nil, fmt.Errorf("record key %q: %w", it.Key(), errCorrupt)
+		}
+		kinds = append(kinds, kind)
+	}
+	// Kinds are length-prefixed in keys, so the scan orders them by length
+	// first.
+	slices.Sort(kinds)
+	return kinds, nil
+}
+
+// BucketConfigNames implements meta.Exporter.
+func (s *Store) BucketConfigNames(ctx context.Context, bucket string) (names []string, err error) {
+	if err := s.enter(ctx); err != nil {
+		return nil, fmt.Errorf("listing bucket configs: %w", err)
+	}
+	defer s.leave()
+	if err := s.requireBucket(bucket); err != nil {
+		return nil, fmt.Errorf("listing configs of %q: %w", bucket, err)
+	}
+	err = forEach(s.db, configPrefix(bucket), func(k, _ []byte) error {
+		names = append(names, string(k[len(configPrefix(bucket)):]))
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing configs of %q: %w", bucket, err)
+	}
+	return names, nil
 }
