@@ -1,8 +1,9 @@
 // Command coffer is the Coffer object store: an S3-compatible server with
 // a management API and console, in one binary.
 //
-//	coffer server     start the server (zero configuration needed)
-//	coffer version    print the version
+//	coffer server        start the server (zero configuration needed)
+//	coffer meta migrate  copy the metadata of a data dir into another store
+//	coffer version       print the version
 package main
 
 import (
@@ -23,6 +24,8 @@ const usage = `Coffer, an S3-compatible object store.
 
 Usage:
   coffer server [flags]   start the server; every flag also reads a COFFER_* variable
+  coffer meta migrate --from DATA_DIR --to postgres://...
+                          copy a stopped server's metadata into PostgreSQL and verify the copy
   coffer version          print the version
   coffer help             show this text
 
@@ -55,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		return 0
+	case "meta":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return metaCommand(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "coffer", version)
 		return 0

@@ -1,6 +1,7 @@
 package embedded
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -408,4 +409,90 @@ func curObj(v *version) *meta.Object {
 		return nil
 	}
 	return &v.obj
+}
+
+var _ meta.Importer = (*Store)(nil)
+
+// ImportVersions implements meta.Importer. Version ids must be this
+// store's (the hex form of their order, or null): a version id names its
+// place in the key's list, so ids from another kind of store cannot be kept
+// and are refused with ErrInvalid. The null version gets an order between
+// its neighbours.
+func (s *Store) ImportVersions(ctx context.Context, versions []meta.Object) error {
+	if len(versions) == 0 {
+		return nil
+	}
+	bucket, key := versions[0].Bucket, versions[0].Key
+	fail := func(err error) error { return fmt.Errorf("importing versions of %q/%q: %w", bucket, key, err) }
+	// Orders from the oldest up, each above the one before.
+	orders := make([]int64, len(versions))
+	prev := int64(0)
+	for i := len(versions) - 1; i >= 0; i-- {
+		v := &versions[i]
+		if v.Bucket != bucket || v.Key != key {
+			return fail(fmt.Errorf("versions of several keys: %w", ErrInvalid))
+		}
+		if err := checkObject(v); err != nil {
+			return fail(err)
+		}
+		o, ok := parseVersionID(v.VersionID)
+		switch {
+		case v.VersionID == meta.NullVersion:
+			o = max(prev+1, v.Modified.UnixNano())
+			if i > 0 {
+				if next, ok := parseVersionID(versions[i-1].VersionID); ok && o >= next {
+					o = prev + 1
+				}
+			}
+		case !ok:
+			return fail(fmt.Errorf("version id %q is not this store's: %w", v.VersionID, ErrInvalid))
+		}
+		if o <= prev {
+			return fail(fmt.Errorf("versions out of order: %w", ErrInvalid))
+		}
+		orders[i], prev = o, o
+	}
+	if err := s.enter(ctx); err != nil {
+		return fail(err)
+	}
+	defer s.leave()
+	bl := s.bucketLock(bucket)
+	bl.RLock()
+	defer bl.RUnlock()
+	if err := s.requireBucket(bucket); err != nil {
+		return fail(err)
+	}
+	kl := s.keyLock(bucket, key)
+	kl.Lock()
+	defer kl.Unlock()
+	cur, err := readCurrent(s.db, bucket, key)
+	if err != nil {
+		return fail(err)
+	}
+	first, err := firstNoncurrent(s.db, bucket, key, nil)
+	if err != nil {
+		return fail(err)
+	}
+	if cur != nil || first != nil {
+		return fail(meta.ErrPreconditionFailed)
+	}
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	for i := range versions {
+		v := versions[i]
+		v.IsLatest = false
+		rec := withOrder(encodeObject(&v), orders[i])
+		if i == 0 && !v.DeleteMarker {
+			err = setCurrent(batch, &v, rec, v.Inline)
+		} else {
+			err = setNoncurrent(batch, &v, rec, vkeyOf(orders[i]), v.Inline)
+		}
+		if err != nil {
+			return fail(err)
+		}
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fail(err)
+	}
+	return nil
 }
