@@ -7,7 +7,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,7 +30,7 @@ type lcFixture struct {
 
 // recordingRouter sends every event to one target, so the outbox shows
 // which events a pass caused.
-type recordingRouter struct{ mu sync.Mutex }
+type recordingRouter struct{}
 
 func (r *recordingRouter) Route(context.Context, string, string, string) ([]meta.Destination, error) {
 	return []meta.Destination{{Target: "t", ConfigID: "all"}}, nil

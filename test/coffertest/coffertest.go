@@ -225,6 +225,7 @@ type WorkerStatus struct {
 	LastEnd   time.Time `json:"lastEnd"`
 	LastError string    `json:"lastError"`
 	Progress  string    `json:"progress"`
+	Elsewhere string    `json:"elsewhere"`
 }
 
 // Worker returns the named job's status, or false when it is not listed.

@@ -39,8 +39,6 @@ func vkeyOf(order int64) vkey {
 	return k
 }
 
-func orderOf(k vkey) int64 { return int64(^binary.BigEndian.Uint64(k[:])) }
-
 func formatVersionID(order int64) string {
 	return fmt.Sprintf("%016x", uint64(order))
 }
