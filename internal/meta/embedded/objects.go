@@ -42,9 +42,16 @@ func checkCondition(cond *meta.Condition, cur *meta.Object) error {
 }
 
 // removeRecord adds to batch the deletion of every key that old wrote.
-func removeRecord(batch *pebble.Batch, old *meta.Object) error {
-	if err := batch.Delete(objectKey(old.Bucket, old.Key), nil); err != nil {
-		return err
+//
+// overwritten says that the caller sets the key's record again in the same
+// batch: the record key's deletion is then left out, because a tombstone
+// followed by a set leaves two internal entries that every listing has to
+// step over until compaction.
+func removeRecord(batch *pebble.Batch, old *meta.Object, overwritten bool) error {
+	if !overwritten {
+		if err := batch.Delete(objectKey(old.Bucket, old.Key), nil); err != nil {
+			return err
+		}
 	}
 	if err := batch.Delete(inlineKey(old.Bucket, old.Key), nil); err != nil {
 		return err

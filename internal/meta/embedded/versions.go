@@ -218,11 +218,12 @@ func inlineOf(r pebble.Reader, v *version) ([]byte, error) {
 	return readInline(r, versionInlineKey(v.obj.Bucket, v.obj.Key, v.vk()))
 }
 
-// drop adds to batch the deletion of every key v wrote.
-func drop(batch *pebble.Batch, v *version) error {
+// drop adds to batch the deletion of every key v wrote; overwritten as
+// for removeRecord (a new current version is set in the same batch).
+func drop(batch *pebble.Batch, v *version, overwritten bool) error {
 	b, k := v.obj.Bucket, v.obj.Key
 	if v.current {
-		return removeRecord(batch, &v.obj)
+		return removeRecord(batch, &v.obj, overwritten)
 	}
 	vk := v.vk()
 	wk := versionKey(b, k, vk)
@@ -270,13 +271,13 @@ func setNoncurrent(batch *pebble.Batch, obj *meta.Object, rec []byte, vk vkey, i
 
 // move adds to batch the writes that move v to the other key space. The
 // deletions go first: where a blob reference is rewritten under the same key
-// the later Set wins.
-func move(batch *pebble.Batch, r pebble.Reader, v *version) error {
+// the later Set wins. overwritten as for drop.
+func move(batch *pebble.Batch, r pebble.Reader, v *version, overwritten bool) error {
 	inline, err := inlineOf(r, v)
 	if err != nil {
 		return err
 	}
-	if err := drop(batch, v); err != nil {
+	if err := drop(batch, v, overwritten); err != nil {
 		return err
 	}
 	rec := v.rec
@@ -319,7 +320,7 @@ func addVersion(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, obj *meta.
 		obj.VersionID = formatVersionID(order)
 	}
 	obj.DeleteMarker = false
-	if gone, err = displace(batch, r, obj.Bucket, obj.Key, cur, enabled, now); err != nil {
+	if gone, err = displace(batch, r, obj.Bucket, obj.Key, cur, enabled, true, now); err != nil {
 		return nil, err
 	}
 	return gone, setCurrent(batch, obj, withOrder(encodeObject(obj), order), obj.Inline)
@@ -328,7 +329,9 @@ func addVersion(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, obj *meta.
 // displace adds to batch the writes that make room for a new newest version:
 // the current version becomes noncurrent, and outside enabled versioning the
 // null version, wherever it is, leaves the store (refused when locked).
-func displace(batch *pebble.Batch, r pebble.Reader, bucket, key string, cur *version, enabled bool, now time.Time) (gone *version, err error) {
+// overwritten says that the new version is a current one, set in the same
+// batch.
+func displace(batch *pebble.Batch, r pebble.Reader, bucket, key string, cur *version, enabled, overwritten bool, now time.Time) (gone *version, err error) {
 	if !enabled {
 		if cur != nil && cur.obj.VersionID == meta.NullVersion {
 			gone = cur
@@ -339,13 +342,13 @@ func displace(batch *pebble.Batch, r pebble.Reader, bucket, key string, cur *ver
 			if protected(gone, now, false) {
 				return nil, lockedErr(gone)
 			}
-			if err := drop(batch, gone); err != nil {
+			if err := drop(batch, gone, overwritten); err != nil {
 				return nil, err
 			}
 		}
 	}
 	if cur != nil && cur != gone {
-		if err := move(batch, r, cur); err != nil {
+		if err := move(batch, r, cur, overwritten); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +375,7 @@ func addMarker(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, bucket, key
 	if enabled {
 		m.VersionID = formatVersionID(order)
 	}
-	if gone, err = displace(batch, r, bucket, key, cur, enabled, now); err != nil {
+	if gone, err = displace(batch, r, bucket, key, cur, enabled, false, now); err != nil {
 		return nil, nil, err
 	}
 	if err := setNoncurrent(batch, m, withOrder(encodeObject(m), order), vkeyOf(order), nil); err != nil {
@@ -385,7 +388,7 @@ func addMarker(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, bucket, key
 // that leaves a non-marker newest version under nsVersion, make it current.
 // cur is the key's current version as read under the key's mutex.
 func removeVersion(batch *pebble.Batch, r pebble.Reader, v, cur *version) error {
-	if err := drop(batch, v); err != nil {
+	if err := drop(batch, v, false); err != nil {
 		return err
 	}
 	if cur != nil && !v.current {
@@ -399,7 +402,9 @@ func removeVersion(batch *pebble.Batch, r pebble.Reader, v, cur *version) error 
 	if !v.current && next.order > v.order {
 		return nil // v was not the newest
 	}
-	return move(batch, r, next)
+	// next moves into the key's current slot, which v (when it was the
+	// current version) just vacated in this batch: a set follows the delete.
+	return move(batch, r, next, false)
 }
 
 func curObj(v *version) *meta.Object {
