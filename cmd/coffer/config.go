@@ -19,7 +19,10 @@ import (
 // an environment variable; a flag given on the command line wins over the
 // environment, which wins over the default.
 type Config struct {
-	DataDir         string
+	DataDir string
+	// Meta is the metadata store: "" for the embedded store in the data
+	// dir, or a postgres:// URL shared by several instances.
+	Meta            string
 	S3Addr          string
 	ConsoleAddr     string
 	RootUser        string
@@ -45,6 +48,10 @@ type Config struct {
 	// LeaseTTL bounds how long cluster-wide background work (delivery,
 	// lifecycle, collection) waits when the instance running it dies.
 	LeaseTTL time.Duration
+	// MasterKey (base64) or MasterKeyFile gives the key that encrypts
+	// secrets at rest; neither means DATA_DIR/master.key, generated once.
+	MasterKey     string
+	MasterKeyFile string
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -70,6 +77,7 @@ func dur(dst func(*Config) *time.Duration) func(*Config, string) error {
 
 var settings = []setting{
 	{"data-dir", "COFFER_DATA_DIR", "./data", "directory holding all metadata and object data", str(func(c *Config) *string { return &c.DataDir })},
+	{"meta", "COFFER_META", "", "metadata store: empty for the embedded store in the data dir, or a postgres:// URL shared by several instances", str(func(c *Config) *string { return &c.Meta })},
 	{"s3-addr", "COFFER_S3_ADDR", ":9000", "listen address of the S3 API", str(func(c *Config) *string { return &c.S3Addr })},
 	{"console-addr", "COFFER_CONSOLE_ADDR", ":9001", "listen address of the console and management API (port 0 picks a free port)", str(func(c *Config) *string { return &c.ConsoleAddr })},
 	{"root-user", "COFFER_ROOT_USER", "", "root access key (generated at first start when unset)", str(func(c *Config) *string { return &c.RootUser })},
@@ -125,6 +133,8 @@ var settings = []setting{
 	{"lease-ttl", "COFFER_LEASE_TTL", "30s", "how long before another instance takes over background work from one that died", dur(func(c *Config) *time.Duration { return &c.LeaseTTL })},
 	{"lifecycle-interval", "COFFER_LIFECYCLE_INTERVAL", "1h", "how often bucket lifecycle rules are applied", dur(func(c *Config) *time.Duration { return &c.LifecycleInterval })},
 	{"lifecycle-day", "COFFER_LIFECYCLE_DAY", "24h", "length of one lifecycle day; shorten only for testing rules", dur(func(c *Config) *time.Duration { return &c.LifecycleDay })},
+	{"master-key", "COFFER_MASTER_KEY", "", "base64 of the 32-byte key encrypting secrets at rest (prefer the variable: flags show in ps; default DATA_DIR/master.key, generated)", str(func(c *Config) *string { return &c.MasterKey })},
+	{"master-key-file", "COFFER_MASTER_KEY_FILE", "", "file holding the base64 master key (instead of COFFER_MASTER_KEY)", str(func(c *Config) *string { return &c.MasterKeyFile })},
 	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 }
 
@@ -177,6 +187,9 @@ func (c *Config) validate() []error {
 			errs = append(errs, fmt.Errorf("%s: port %q is not 0-65535", a.name, port))
 		}
 	}
+	if c.Meta != "" && !isPostgresURL(c.Meta) {
+		errs = append(errs, errors.New("--meta/COFFER_META: must be empty (embedded store) or a postgres:// URL"))
+	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir/COFFER_DATA_DIR: must not be empty"))
 	}
@@ -188,6 +201,9 @@ func (c *Config) validate() []error {
 	}
 	if c.RootPassword != "" && len(c.RootPassword) < 8 {
 		errs = append(errs, errors.New("COFFER_ROOT_PASSWORD: must be at least 8 characters"))
+	}
+	if c.MasterKey != "" && c.MasterKeyFile != "" {
+		errs = append(errs, errors.New("COFFER_MASTER_KEY and COFFER_MASTER_KEY_FILE: set one or neither"))
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key: give both or neither"))

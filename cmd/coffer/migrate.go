@@ -61,12 +61,20 @@ func runMigrate(ctx context.Context, from, to string, stdout io.Writer) (err err
 
 // openDestination opens the store a migration writes to.
 func openDestination(ctx context.Context, to string) (migrate.Destination, error) {
-	if strings.HasPrefix(to, "postgres://") || strings.HasPrefix(to, "postgresql://") {
-		return openPostgres(ctx, to)
+	if isPostgresURL(to) {
+		dst, err := openPostgres(ctx, to)
+		if err != nil {
+			return nil, fmt.Errorf("opening the destination: %w", err)
+		}
+		return dst, nil
 	}
 	dst, err := embedded.Open(filepath.Join(to, "meta"), embedded.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("opening the destination: %w", err)
 	}
 	return dst, nil
+}
+
+func isPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
 }

@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
+	"log/slog"
 
-	"github.com/cofferstore/coffer/internal/meta/migrate"
+	"github.com/cofferstore/coffer/internal/meta/postgres"
 )
 
-// openPostgres opens a PostgreSQL metadata store. Until the PostgreSQL
-// store lands it refuses clearly.
-func openPostgres(ctx context.Context, dsn string) (migrate.Destination, error) {
-	return nil, errors.New("the PostgreSQL metadata store is not built into this binary yet")
+// openPostgres opens the PostgreSQL metadata store at dsn, applying its
+// schema migrations.
+func openPostgres(ctx context.Context, dsn string) (*postgres.Store, error) {
+	return postgres.Open(ctx, dsn, postgres.Options{Logger: slog.Default()})
 }

@@ -16,7 +16,9 @@ import (
 
 	"github.com/cofferstore/coffer/internal/blob/disk"
 	"github.com/cofferstore/coffer/internal/iam"
+	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/embedded"
+	"github.com/cofferstore/coffer/internal/meta/postgres"
 	"github.com/cofferstore/coffer/internal/notify"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/s3api"
@@ -47,12 +49,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 			log.Info("using root credentials from the data dir", "file", filepath.Join(cfg.DataDir, rootCredentialsFile))
 		}
 	}
-	ids, err := iam.New(rootUser, rootSecret)
-	if err != nil {
-		return err
-	}
-
-	metaStore, err := embedded.Open(filepath.Join(cfg.DataDir, "meta"), embedded.Options{Logger: log})
+	metaStore, err := openMeta(ctx, cfg, log)
 	if err != nil {
 		return fmt.Errorf("opening metadata store: %w", err)
 	}
@@ -127,6 +124,19 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	objects := object.New(metaStore, blobs, object.Options{InlineMax: cfg.InlineMax, Logger: log, Events: router})
 	defer objects.Close()
 
+	masterKey, created, err := iam.LoadMasterKey(cfg.MasterKey, cfg.MasterKeyFile, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Warn("generated the master key that encrypts access key secrets: back it up, and give every instance sharing this metadata store the same one",
+			"file", filepath.Join(cfg.DataDir, iam.MasterKeyFile))
+	}
+	ids, err := iam.Open(ctx, iam.Config{RootUser: rootUser, RootSecret: rootSecret, Store: metaStore, MasterKey: masterKey, Buckets: objects})
+	if err != nil {
+		return fmt.Errorf("opening identity store: %w", err)
+	}
+
 	lc := &worker.Lifecycle{Objects: objects, Log: log, Day: cfg.LifecycleDay}
 	if cfg.LifecycleDay != 24*time.Hour {
 		log.Warn("lifecycle days are shortened: rules expire objects early", "day", cfg.LifecycleDay)
@@ -200,6 +210,19 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// openMeta opens the configured metadata store.
+func openMeta(ctx context.Context, cfg *Config, log *slog.Logger) (meta.Store, error) {
+	if cfg.Meta != "" {
+		s, err := postgres.Open(ctx, cfg.Meta, postgres.Options{Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		log.Info("metadata in PostgreSQL", "schema", s.Schema())
+		return s, nil
+	}
+	return embedded.Open(filepath.Join(cfg.DataDir, "meta"), embedded.Options{Logger: log})
 }
 
 // instanceID names this process in lease records: host and pid, plus a

@@ -147,7 +147,7 @@ func copyVersions(ctx context.Context, src Source, dst Destination, bucket strin
 		}
 		for i := range versions {
 			v := &versions[i]
-			if v.DeleteMarker || len(v.Segments) > 0 || v.Size == 0 {
+			if v.DeleteMarker || len(v.Segments) > 0 {
 				continue
 			}
 			full, err := src.GetObject(ctx, bucket, key, v.VersionID)
