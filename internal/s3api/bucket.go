@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
 )
 
@@ -23,8 +22,8 @@ func (h *Handler) listBuckets(rq *request) error {
 	b = appendElem(b, "DisplayName", rq.principal.Name)
 	b = append(b, "</Owner><Buckets>"...)
 	for _, bk := range buckets {
-		// Root sees every bucket; other principals their own (ACLs and
-		// policies widen this in the IAM issue).
+		// Root sees every bucket, a user the buckets it owns, as in S3:
+		// buckets others share with it by policy or ACL are not listed.
 		if !rq.principal.Root && bk.Owner != rq.principal.Name {
 			continue
 		}
@@ -77,15 +76,13 @@ func (h *Handler) createBucket(rq *request) error {
 	return rq.writeStatus(http.StatusOK)
 }
 
-// bucketFor loads the request's bucket and checks that the caller may see
-// it; a bucket someone else owns is denied, not reported missing.
+// bucketFor loads the request's bucket. Whether the caller may act on it
+// was decided before the handler ran (serve's iam.Authorize, which knows
+// the bucket's owner, policy and ACL).
 func (h *Handler) bucketFor(rq *request) error {
 	b, err := h.objects.Bucket(rq.ctx(), rq.bucket)
 	if err != nil {
 		return err
-	}
-	if !rq.principal.Root && b.Owner != rq.principal.Name {
-		return iam.ErrAccessDenied
 	}
 	rq.owner = b.Owner
 	rq.bkt = b

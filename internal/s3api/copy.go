@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/cofferstore/coffer/internal/checksum"
-	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/object"
 )
@@ -154,15 +153,5 @@ func (h *Handler) authorizeSource(rq *request, src object.CopySource) error {
 	if src.VersionID != "" {
 		action = "s3:GetObjectVersion"
 	}
-	if err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: action, Bucket: src.Bucket, Key: src.Key}); err != nil {
-		return err
-	}
-	b, err := h.objects.Bucket(rq.ctx(), src.Bucket)
-	if err != nil {
-		return err
-	}
-	if !rq.principal.Root && b.Owner != rq.principal.Name {
-		return iam.ErrAccessDenied
-	}
-	return nil
+	return h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, action, src.Bucket, src.Key, src.VersionID))
 }

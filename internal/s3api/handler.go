@@ -183,8 +183,28 @@ func (h *Handler) serve(rq *request) error {
 		}
 		rq.log = rq.log.With("principal", rq.principal.Name)
 	}
-	if err := h.iam.Authorize(r.Context(), rq.principal, iam.Request{Action: op.action, Bucket: rq.bucket, Key: rq.key}); err != nil {
+	vid := ""
+	if v, ok := rq.query["versionId"]; ok {
+		vid = v[0]
+	}
+	if err := h.iam.Authorize(r.Context(), rq.principal, h.accessRequest(rq, op.action, rq.bucket, rq.key, vid)); err != nil {
 		return err
+	}
+	if op.objectACL {
+		if err := h.checkACLHeaders(rq); err != nil {
+			return err
+		}
+	}
+	if op.action == "s3:PutObject" && r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" {
+		// CopyObject and UploadPartCopy also read their source: both
+		// are decided here, before either handler runs.
+		src, err := copySource(rq)
+		if err != nil {
+			return err
+		}
+		if err := h.authorizeSource(rq, src); err != nil {
+			return err
+		}
 	}
 	rq.withRequestInfo()
 	return op.fn(h, rq)
@@ -220,6 +240,9 @@ type operation struct {
 	// selfAuth marks an operation whose request carries its own
 	// credentials (a POST form): the handler authenticates and authorizes.
 	selfAuth bool
+	// objectACL marks an object write whose headers may set the new
+	// object's ACL (x-amz-acl, x-amz-grant-*).
+	objectACL bool
 }
 
 // classify picks the operation from the level (service, bucket, object),
@@ -245,10 +268,10 @@ func classify(rq *request) (operation, error) {
 
 // Sub-resources that name an S3 API we do not implement yet: answering
 // NotImplemented is better than treating them as a plain GET or PUT.
-var unimplementedBucket = []string{"acl", "policy", "policyStatus", "encryption", "replication", "website", "logging", "accelerate", "requestPayment",
-	"ownershipControls", "publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
+var unimplementedBucket = []string{"encryption", "replication", "website", "logging", "accelerate", "requestPayment",
+	"publicAccessBlock", "analytics", "metrics", "inventory", "intelligent-tiering"}
 
-var unimplementedObject = []string{"acl", "restore", "select",
+var unimplementedObject = []string{"restore", "select",
 	"torrent"}
 
 func classifyBucket(m string, has func(string) bool) (operation, error) {
@@ -282,7 +305,7 @@ func classifyBucket(m string, has func(string) bool) (operation, error) {
 		if anyOf(has, unimplementedBucket) {
 			return operation{}, errNotImplemented
 		}
-		return operation{action: "s3:CreateBucket", fn: (*Handler).createBucket}, nil
+		return operation{action: "s3:CreateBucket", fn: (*Handler).createBucketWithACL}, nil
 	case http.MethodDelete:
 		if anyOf(has, unimplementedBucket) {
 			return operation{}, errNotImplemented
@@ -316,14 +339,29 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 		}
 		return operation{}, errMethodNotAllowed
 	}
+	// Addressing a version by id is its own action in S3 (a policy may
+	// allow reading current objects and not their history).
+	version := ""
+	if has("versionId") {
+		version = "Version"
+	}
+	if has("acl") {
+		switch m {
+		case http.MethodGet:
+			return operation{action: "s3:GetObject" + version + "Acl", fn: (*Handler).getObjectAcl}, nil
+		case http.MethodPut:
+			return operation{action: "s3:PutObject" + version + "Acl", fn: (*Handler).putObjectAcl}, nil
+		}
+		return operation{}, errMethodNotAllowed
+	}
 	if has("tagging") {
 		switch m {
 		case http.MethodGet:
-			return operation{action: "s3:GetObjectTagging", fn: (*Handler).getObjectTagging}, nil
+			return operation{action: "s3:GetObject" + version + "Tagging", fn: (*Handler).getObjectTagging}, nil
 		case http.MethodPut:
-			return operation{action: "s3:PutObjectTagging", fn: (*Handler).putObjectTagging}, nil
+			return operation{action: "s3:PutObject" + version + "Tagging", fn: (*Handler).putObjectTagging}, nil
 		case http.MethodDelete:
-			return operation{action: "s3:DeleteObjectTagging", fn: (*Handler).deleteObjectTagging}, nil
+			return operation{action: "s3:DeleteObject" + version + "Tagging", fn: (*Handler).deleteObjectTagging}, nil
 		}
 		return operation{}, errMethodNotAllowed
 	}
@@ -334,11 +372,11 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 			return operation{action: "s3:ListMultipartUploadParts", fn: (*Handler).listParts}, nil
 		}
 		if has("attributes") {
-			return operation{action: "s3:GetObjectAttributes", fn: (*Handler).getObjectAttributes}, nil
+			return operation{action: "s3:GetObject" + version + "Attributes", fn: (*Handler).getObjectAttributes}, nil
 		}
-		return operation{action: "s3:GetObject", fn: (*Handler).getObject}, nil
+		return operation{action: "s3:GetObject" + version, fn: (*Handler).getObject}, nil
 	case http.MethodHead:
-		return operation{action: "s3:GetObject", fn: (*Handler).headObject}, nil
+		return operation{action: "s3:GetObject" + version, fn: (*Handler).headObject}, nil
 	case http.MethodPut:
 		if upload || has("partNumber") {
 			if !upload || !has("partNumber") {
@@ -346,16 +384,16 @@ func classifyObject(m string, has func(string) bool) (operation, error) {
 			}
 			return operation{action: "s3:PutObject", fn: (*Handler).uploadPart}, nil
 		}
-		return operation{action: "s3:PutObject", fn: (*Handler).putObject}, nil
+		return operation{action: "s3:PutObject", fn: (*Handler).putObject, objectACL: true}, nil
 	case http.MethodDelete:
 		if upload {
 			return operation{action: "s3:AbortMultipartUpload", fn: (*Handler).abortMultipartUpload}, nil
 		}
-		return operation{action: "s3:DeleteObject", fn: (*Handler).deleteObject}, nil
+		return operation{action: "s3:DeleteObject" + version, fn: (*Handler).deleteObject}, nil
 	case http.MethodPost:
 		switch {
 		case has("uploads"):
-			return operation{action: "s3:PutObject", fn: (*Handler).createMultipartUpload}, nil
+			return operation{action: "s3:PutObject", fn: (*Handler).createMultipartUpload, objectACL: true}, nil
 		case upload:
 			return operation{action: "s3:PutObject", fn: (*Handler).completeMultipartUpload}, nil
 		}
@@ -500,6 +538,26 @@ func bucketSubresource(m string, has func(string) bool) (operation, bool) {
 			operation{action: "s3:GetBucketObjectLockConfiguration", fn: (*Handler).getObjectLockConfig},
 			operation{action: "s3:PutBucketObjectLockConfiguration", fn: (*Handler).putObjectLockConfig},
 			operation{fn: methodNotAllowed},
+		},
+		"policy": {
+			operation{action: "s3:GetBucketPolicy", fn: (*Handler).getBucketPolicy},
+			operation{action: "s3:PutBucketPolicy", fn: (*Handler).putBucketPolicy},
+			operation{action: "s3:DeleteBucketPolicy", fn: (*Handler).deleteBucketPolicy},
+		},
+		"policyStatus": {
+			operation{action: "s3:GetBucketPolicyStatus", fn: (*Handler).getBucketPolicyStatus},
+			operation{fn: methodNotAllowed},
+			operation{fn: methodNotAllowed},
+		},
+		"acl": {
+			operation{action: "s3:GetBucketAcl", fn: (*Handler).getBucketAcl},
+			operation{action: "s3:PutBucketAcl", fn: (*Handler).putBucketAcl},
+			operation{fn: methodNotAllowed},
+		},
+		"ownershipControls": {
+			operation{action: "s3:GetBucketOwnershipControls", fn: (*Handler).getBucketOwnershipControls},
+			operation{action: "s3:PutBucketOwnershipControls", fn: (*Handler).putBucketOwnershipControls},
+			operation{action: "s3:PutBucketOwnershipControls", fn: (*Handler).deleteBucketOwnershipControls},
 		},
 	}
 	for name, o := range table {

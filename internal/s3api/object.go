@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/sigv4"
 )
@@ -260,7 +259,11 @@ func (h *Handler) bypassGovernance(rq *request) (bool, error) {
 	if !strings.EqualFold(rq.r.Header.Get("X-Amz-Bypass-Governance-Retention"), "true") {
 		return false, nil
 	}
-	err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: "s3:BypassGovernanceRetention", Bucket: rq.bucket, Key: rq.key})
+	vid := ""
+	if v, ok := rq.query["versionId"]; ok {
+		vid = v[0]
+	}
+	err := h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, "s3:BypassGovernanceRetention", rq.bucket, rq.key, vid))
 	if err != nil {
 		return false, err
 	}

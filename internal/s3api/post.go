@@ -68,8 +68,33 @@ func (h *Handler) postObject(rq *request) error {
 			lo, hi = l, min(u, hi)
 		}
 	}
-	if err := h.iam.Authorize(rq.ctx(), rq.principal, iam.Request{Action: "s3:PutObject", Bucket: rq.bucket, Key: rq.key}); err != nil {
+	access := h.accessRequest(rq, "s3:PutObject", rq.bucket, rq.key, "")
+	if access.Conditions != nil { // nil for root, whom conditions do not concern
+		access.Conditions["s3:authType"] = []string{"POST"}
+		if acl := fields["acl"]; acl != "" {
+			access.Conditions["s3:x-amz-acl"] = []string{acl}
+		}
+	}
+	if err := h.iam.Authorize(rq.ctx(), rq.principal, access); err != nil {
 		return err
+	}
+	if acl := fields["acl"]; acl != "" {
+		// The form's acl field is x-amz-acl: it needs s3:PutObjectAcl and
+		// must be one objects can have.
+		if err := h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, "s3:PutObjectAcl", rq.bucket, rq.key, "")); err != nil {
+			return err
+		}
+		b, err := h.objects.Bucket(rq.ctx(), rq.bucket)
+		if err != nil {
+			return err
+		}
+		a, err := iam.CannedACL(acl, iam.CanonicalID(b.Owner), b.Owner)
+		if err != nil {
+			return invalidCannedACL(acl)
+		}
+		if err := h.checkObjectACL(rq, rq.bucket, b.Owner, a); err != nil {
+			return err
+		}
 	}
 	if err := h.bucketFor(rq); err != nil {
 		return err
