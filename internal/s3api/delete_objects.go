@@ -103,9 +103,20 @@ func (h *Handler) deleteObjects(rq *request) error {
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
+			defer func() { <-sem }()
+			// The request was authorized for the bucket; each key is
+			// decided on its own, as a DeleteObject of it would be, so a
+			// Deny on some keys cannot be got round by batching them.
+			action := "s3:DeleteObject"
+			if o.VersionID != "" {
+				action = "s3:DeleteObjectVersion"
+			}
+			if err := h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, action, rq.bucket, o.Key, o.VersionID)); err != nil {
+				errs[i] = err
+				return
+			}
 			results[i], errs[i] = h.objects.DeleteObject(rq.ctx(), object.DeleteInput{
 				Bucket: rq.bucket, Key: o.Key, VersionID: o.VersionID, Bypass: bypass})
-			<-sem
 		}()
 	}
 	wg.Wait()

@@ -154,6 +154,21 @@ func TestIAMBucketPolicySourceIPAndDeny(t *testing.T) {
 		 "Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`)
 	_, err := alice.DeleteObject(x, &s3.DeleteObjectInput{Bucket: aws.String("lab"), Key: aws.String("keep/me")})
 	wantCode(t, err, "AccessDenied")
+	// Batching the key with others does not get round the Deny: it is
+	// refused for that key alone.
+	mustPut(t, alice, "lab", "open/other", "x")
+	batch, err := alice.DeleteObjects(x, &s3.DeleteObjectsInput{Bucket: aws.String("lab"), Delete: &types.Delete{
+		Objects: []types.ObjectIdentifier{{Key: aws.String("keep/me")}, {Key: aws.String("open/other")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(batch.Errors) != 1 || aws.ToString(batch.Errors[0].Key) != "keep/me" || aws.ToString(batch.Errors[0].Code) != "AccessDenied" ||
+		len(batch.Deleted) != 1 || aws.ToString(batch.Deleted[0].Key) != "open/other" {
+		t.Errorf("DeleteObjects across a Deny: deleted %+v, errors %+v", batch.Deleted, batch.Errors)
+	}
+	if got, err := getBody(t, alice, "lab", "keep/me"); err != nil || got != "kept" {
+		t.Errorf("keep/me after the batch = %q, %v", got, err)
+	}
 	if _, err := alice.DeleteObject(x, &s3.DeleteObjectInput{Bucket: aws.String("lab"), Key: aws.String("open/doc")}); err != nil {
 		t.Fatalf("a delete outside the denied prefix: %v", err)
 	}
