@@ -126,7 +126,7 @@ func (h *Handler) deleteObjects(rq *request) error {
 		if errs[i] != nil {
 			ae := toAPIError(errs[i])
 			if ae == errInternal {
-				rq.log.ErrorContext(rq.ctx(), "deleting object", "key", o.Key, "err", errs[i])
+				rq.log().ErrorContext(rq.ctx(), "deleting object", "key", o.Key, "err", errs[i])
 			}
 			b = append(b, "<Error>"...)
 			b = appendElem(b, "Key", o.Key)

@@ -101,7 +101,12 @@ type request struct {
 	principal iam.Principal
 	owner     string      // the bucket's owner, once bucketFor has run
 	bkt       meta.Bucket // the bucket's record, once bucketFor has run
-	log       *slog.Logger
+	// base and logAttrs make the request's logger, built only when
+	// something is logged: most requests log nothing above debug, and
+	// building it costs three handler clones per request.
+	base     *slog.Logger
+	logAttrs []any
+	logger   *slog.Logger
 	status    int
 }
 
@@ -113,13 +118,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr["X-Amz-Request-Id"] = []string{rq.id}
 	hdr["X-Amz-Id-2"] = []string{h.hostID}
 	hdr["Server"] = []string{"Coffer"}
-	rq.log = h.log.With("request_id", rq.id)
+	rq.base, rq.logAttrs = h.log, []any{"request_id", rq.id}
 	defer func() {
 		if p := recover(); p != nil {
 			if p == http.ErrAbortHandler {
 				panic(p)
 			}
-			rq.log.ErrorContext(r.Context(), "panic serving request", "panic", p, "method", r.Method, "bucket", rq.bucket, "key", rq.key)
+			rq.log().ErrorContext(r.Context(), "panic serving request", "panic", p, "method", r.Method, "bucket", rq.bucket, "key", rq.key)
 			h.writeError(rq, errInternal)
 		}
 	}()
@@ -132,7 +137,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if rq.status == http.StatusInternalServerError {
 		level = slog.LevelError
 	}
-	rq.log.Log(r.Context(), level, "s3 request", "method", r.Method, "status", rq.status,
+	if !h.log.Enabled(r.Context(), level) {
+		return
+	}
+	rq.log().Log(r.Context(), level, "s3 request", "method", r.Method, "status", rq.status,
 		"duration", time.Since(start), "err", errString(err))
 }
 
@@ -156,7 +164,7 @@ func (h *Handler) serve(rq *request) error {
 		return err
 	}
 	rq.query = r.URL.Query()
-	rq.log = rq.log.With("bucket", rq.bucket, "key", rq.key)
+	rq.addLogAttrs("bucket", rq.bucket, "key", rq.key)
 	if r.Method == http.MethodOptions && rq.bucket != "" {
 		return h.preflight(rq)
 	}
@@ -181,7 +189,7 @@ func (h *Handler) serve(rq *request) error {
 		if err != nil {
 			return err
 		}
-		rq.log = rq.log.With("principal", rq.principal.Name)
+		rq.addLogAttrs("principal", rq.principal.Name)
 	}
 	vid := ""
 	if v, ok := rq.query["versionId"]; ok {
@@ -417,12 +425,12 @@ func anyOf(has func(string) bool, keys []string) bool {
 func (h *Handler) writeError(rq *request, err error) {
 	ae := toAPIError(err)
 	if ae == errInternal {
-		rq.log.ErrorContext(rq.r.Context(), "internal error", "err", err)
+		rq.log().ErrorContext(rq.r.Context(), "internal error", "err", err)
 	}
 	if rq.status != 0 {
 		// The status line is gone; the body is cut short and the declared
 		// Content-Length tells the client so.
-		rq.log.WarnContext(rq.r.Context(), "error after response started", "err", err)
+		rq.log().WarnContext(rq.r.Context(), "error after response started", "err", err)
 		return
 	}
 	rq.status = ae.Status
@@ -473,6 +481,21 @@ func (rq *request) withRequestInfo() {
 		Principal: rq.principal.Name, SourceIP: ip, RequestID: rq.id}))
 }
 
+// addLogAttrs adds attributes to the request's logger.
+func (rq *request) addLogAttrs(kv ...any) {
+	rq.logAttrs = append(rq.logAttrs, kv...)
+	rq.logger = nil
+}
+
+// log returns the request's logger, with request id, bucket, key and
+// principal as attributes.
+func (rq *request) log() *slog.Logger {
+	if rq.logger == nil {
+		rq.logger = rq.base.With(rq.logAttrs...)
+	}
+	return rq.logger
+}
+
 // ctx returns the request's context.
 func (rq *request) ctx() context.Context { return rq.r.Context() }
 
@@ -489,7 +512,7 @@ func (rq *request) writeXML(b []byte) error {
 // client went away: there is no one left to tell, so it is only logged.
 func (rq *request) write(b []byte) {
 	if _, err := rq.w.Write(b); err != nil {
-		rq.log.DebugContext(rq.ctx(), "writing response body", "err", err)
+		rq.log().DebugContext(rq.ctx(), "writing response body", "err", err)
 	}
 }
 

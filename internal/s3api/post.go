@@ -48,7 +48,7 @@ func (h *Handler) postObject(rq *request) error {
 		if rq.principal, err = h.iam.PrincipalFor(rq.ctx(), accessKey); err != nil {
 			return err
 		}
-		rq.log = rq.log.With("principal", rq.principal.Name)
+		rq.addLogAttrs("principal", rq.principal.Name)
 	}
 	if fields["key"] == "" {
 		return errorf("InvalidArgument", http.StatusBadRequest, "Bucket POST must contain a field named 'key'.")
