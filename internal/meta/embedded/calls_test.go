@@ -1,41 +1,13 @@
 package embedded
 
-import (
-	"context"
+import "github.com/cofferstore/coffer/internal/meta/metatest"
 
-	"github.com/cofferstore/coffer/internal/meta"
+// The tests written before versioning call the store in the shape of those
+// days, through the suite's helpers.
+var (
+	putObj         = metatest.PutObj
+	delObj         = metatest.DelObj
+	getObj         = metatest.GetObj
+	completeUpload = metatest.CompleteUpload
+	putTags        = metatest.PutTags
 )
-
-// The tests written before versioning checks call the store through these, which keep
-// the shape the checks were written in: a bucket without versioning has one
-// version per key, so the result of a write is the record it replaced.
-
-func putObj(s meta.Objects, ctx context.Context, o meta.Object, cond *meta.Condition) (*meta.Object, error) {
-	res, err := s.PutObject(ctx, o, meta.PutOptions{Cond: cond})
-	return res.Replaced, err
-}
-
-func delObj(s meta.Objects, ctx context.Context, bucket, key string, cond *meta.Condition) (meta.Object, error) {
-	res, err := s.DeleteObject(ctx, bucket, key, meta.DeleteOptions{Cond: cond})
-	if res.Removed == nil {
-		return meta.Object{}, err
-	}
-	return *res.Removed, err
-}
-
-func getObj(s meta.Objects, ctx context.Context, bucket, key string) (meta.Object, error) {
-	return s.GetObject(ctx, bucket, key, "")
-}
-
-func completeUpload(s meta.Uploads, ctx context.Context, bucket, key, id string, obj meta.Object, cond *meta.Condition) (*meta.Object, []meta.Part, error) {
-	res, unused, err := s.CompleteUpload(ctx, bucket, key, id, obj, meta.PutOptions{Cond: cond})
-	return res.Replaced, unused, err
-}
-
-func putTags(s meta.Objects, ctx context.Context, bucket, key string, tags map[string]string, cond *meta.Condition) error {
-	_, err := s.UpdateObject(ctx, bucket, key, "", meta.UpdateOptions{Cond: cond}, func(o *meta.Object) error {
-		o.Tags = tags
-		return nil
-	})
-	return err
-}

@@ -88,7 +88,7 @@ func (h *harness) testBucketDelete(t *testing.T) {
 	}
 	mustGet(t, s, "b", "k")
 
-	if _, err := delObj(s, ctx, "b", "k", nil); err != nil {
+	if _, err := DelObj(s, ctx, "b", "k", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	if err := s.DeleteBucket(ctx, "b"); err != nil {
@@ -100,7 +100,7 @@ func (h *harness) testBucketDelete(t *testing.T) {
 	if err := s.DeleteBucket(ctx, "b"); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Fatalf("second DeleteBucket err = %v, want ErrBucketNotFound", err)
 	}
-	if _, err := putObj(s, ctx, fullObject("b", "k2", 1), nil); !errors.Is(err, meta.ErrBucketNotFound) {
+	if _, err := PutObj(s, ctx, fullObject("b", "k2", 1), nil); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Fatalf("PutObject into deleted bucket err = %v, want ErrBucketNotFound", err)
 	}
 	bs, err := s.ListBuckets(ctx)
@@ -162,7 +162,7 @@ func (h *harness) testBucketIsolation(t *testing.T) {
 		}
 	}
 	for _, miss := range [][2]string{{"ab", "x"}, {"ab", ""}, {"a", "x"}, {"a-b", "b"}, {"ab", "/x"}} {
-		if _, err := getObj(s, ctx, miss[0], miss[1]); !errors.Is(err, meta.ErrObjectNotFound) {
+		if _, err := GetObj(s, ctx, miss[0], miss[1]); !errors.Is(err, meta.ErrObjectNotFound) {
 			t.Errorf("GetObject(%q, %q) err = %v, want ErrObjectNotFound", miss[0], miss[1], err)
 		}
 	}
@@ -175,7 +175,7 @@ func (h *harness) testBucketIsolation(t *testing.T) {
 	if err := s.DeleteBucket(ctx, "a"); !errors.Is(err, meta.ErrBucketNotEmpty) {
 		t.Errorf("DeleteBucket(a) err = %v, want ErrBucketNotEmpty", err)
 	}
-	if _, err := delObj(s, ctx, "a.b", "b", nil); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := DelObj(s, ctx, "a.b", "b", nil); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("DeleteObject(a.b, b) err = %v, want ErrObjectNotFound", err)
 	}
 	mustGet(t, s, "a", "b")
@@ -250,15 +250,15 @@ func (h *harness) testObjectDelete(t *testing.T) {
 	o.Segments = []meta.Segment{{BlobID: "blob-d", Size: o.Size}}
 	mustPut(t, s, o, nil)
 	mustPut(t, s, fullObject("b", "k2", 1), nil)
-	got, err := delObj(s, ctx, "b", "k", nil)
+	got, err := DelObj(s, ctx, "b", "k", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkObject(t, "deleted record", o, got, false)
-	if _, err := getObj(s, ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := GetObj(s, ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Fatalf("GetObject(deleted) err = %v, want ErrObjectNotFound", err)
 	}
-	if _, err := delObj(s, ctx, "b", "k", nil); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := DelObj(s, ctx, "b", "k", nil); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Fatalf("second DeleteObject err = %v, want ErrObjectNotFound", err)
 	}
 	mustGet(t, s, "b", "k2")
@@ -271,22 +271,22 @@ func (h *harness) testObjectDelete(t *testing.T) {
 func (h *harness) testObjectMissing(t *testing.T) {
 	ctx := context.Background()
 	s := h.freshWithBucket(t, "b")
-	if _, err := putObj(s, ctx, fullObject("nob", "k", 1), nil); !errors.Is(err, meta.ErrBucketNotFound) {
+	if _, err := PutObj(s, ctx, fullObject("nob", "k", 1), nil); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Errorf("PutObject(missing bucket) err = %v, want ErrBucketNotFound", err)
 	}
-	if _, err := putObj(s, ctx, fullObject("nob", "k", 1), &meta.Condition{IfNoneMatch: true}); !errors.Is(err, meta.ErrBucketNotFound) {
+	if _, err := PutObj(s, ctx, fullObject("nob", "k", 1), &meta.Condition{IfNoneMatch: true}); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Errorf("conditional PutObject(missing bucket) err = %v, want ErrBucketNotFound", err)
 	}
-	if _, err := getObj(s, ctx, "nob", "k"); !errors.Is(err, meta.ErrBucketNotFound) {
+	if _, err := GetObj(s, ctx, "nob", "k"); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Errorf("GetObject(missing bucket) err = %v, want ErrBucketNotFound", err)
 	}
-	if _, err := getObj(s, ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := GetObj(s, ctx, "b", "k"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("GetObject(missing key) err = %v, want ErrObjectNotFound", err)
 	}
-	if _, err := delObj(s, ctx, "nob", "k", nil); !errors.Is(err, meta.ErrBucketNotFound) {
+	if _, err := DelObj(s, ctx, "nob", "k", nil); !errors.Is(err, meta.ErrBucketNotFound) {
 		t.Errorf("DeleteObject(missing bucket) err = %v, want ErrBucketNotFound", err)
 	}
-	if _, err := delObj(s, ctx, "b", "k", nil); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := DelObj(s, ctx, "b", "k", nil); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("DeleteObject(missing key) err = %v, want ErrObjectNotFound", err)
 	}
 	if _, err := s.ListObjects(ctx, "nob", meta.ListOptions{}); !errors.Is(err, meta.ErrBucketNotFound) {
@@ -345,7 +345,7 @@ func (h *harness) testObjectKeys(t *testing.T) {
 		}
 	}
 	for _, k := range keys {
-		if _, err := delObj(s, ctx, "b", k, nil); err != nil {
+		if _, err := DelObj(s, ctx, "b", k, nil); err != nil {
 			t.Errorf("DeleteObject(%q): %v", k, err)
 		}
 	}

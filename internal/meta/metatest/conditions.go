@@ -27,7 +27,7 @@ func (h *harness) testConditionsPut(t *testing.T) {
 	for i, tc := range refused {
 		o := segmentObject("b", "k", "blob-refused", 10+i)
 		cond := tc.cond
-		if _, err := putObj(s, ctx, o, &cond); !errors.Is(err, meta.ErrPreconditionFailed) {
+		if _, err := PutObj(s, ctx, o, &cond); !errors.Is(err, meta.ErrPreconditionFailed) {
 			t.Errorf("%s: err = %v, want ErrPreconditionFailed", tc.name, err)
 		}
 		checkObject(t, tc.name+": record after refused put", v1, mustGet(t, s, "b", "k"), true)
@@ -43,10 +43,10 @@ func (h *harness) testConditionsPut(t *testing.T) {
 	checkObject(t, "after IfMatch put", v2, mustGet(t, s, "b", "k"), true)
 
 	// IfMatch needs a current version to match.
-	if _, err := putObj(s, ctx, segmentObject("b", "absent", "blob-3", 3), &meta.Condition{IfMatch: v1.ETag}); !errors.Is(err, meta.ErrPreconditionFailed) {
+	if _, err := PutObj(s, ctx, segmentObject("b", "absent", "blob-3", 3), &meta.Condition{IfMatch: v1.ETag}); !errors.Is(err, meta.ErrPreconditionFailed) {
 		t.Errorf("IfMatch put of a missing key: err = %v, want ErrPreconditionFailed", err)
 	}
-	if _, err := getObj(s, ctx, "b", "absent"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := GetObj(s, ctx, "b", "absent"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("refused IfMatch put created the key: err = %v", err)
 	}
 	// An empty condition constrains nothing.
@@ -61,20 +61,20 @@ func (h *harness) testConditionsDelete(t *testing.T) {
 	v1 := segmentObject("b", "k", "blob-1", 1)
 	mustPut(t, s, v1, nil)
 	for _, cond := range []meta.Condition{{IfMatch: etagOf("other")}, {IfNoneMatch: true}} {
-		if _, err := delObj(s, ctx, "b", "k", &cond); !errors.Is(err, meta.ErrPreconditionFailed) {
+		if _, err := DelObj(s, ctx, "b", "k", &cond); !errors.Is(err, meta.ErrPreconditionFailed) {
 			t.Errorf("DeleteObject(%+v) err = %v, want ErrPreconditionFailed", cond, err)
 		}
 		checkObject(t, "after refused delete", v1, mustGet(t, s, "b", "k"), true)
 	}
 	checkBlobInUse(t, s, "blob-1", true)
-	got, err := delObj(s, ctx, "b", "k", &meta.Condition{IfMatch: v1.ETag})
+	got, err := DelObj(s, ctx, "b", "k", &meta.Condition{IfMatch: v1.ETag})
 	if err != nil {
 		t.Fatalf("DeleteObject(IfMatch current): %v", err)
 	}
 	checkObject(t, "deleted record", v1, got, false)
 	// The contract's "a missing key returns ErrObjectNotFound" is read as
 	// taking precedence over a condition (S3 answers 404 here too).
-	if _, err := delObj(s, ctx, "b", "k", &meta.Condition{IfMatch: v1.ETag}); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := DelObj(s, ctx, "b", "k", &meta.Condition{IfMatch: v1.ETag}); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("conditional DeleteObject(missing) err = %v, want ErrObjectNotFound", err)
 	}
 }
@@ -105,7 +105,7 @@ func (h *harness) testBlobInUse(t *testing.T) {
 	for _, id := range []string{"p-1", "p-2", "p-3"} {
 		checkBlobInUse(t, s, id, true)
 	}
-	got, err := delObj(s, ctx, "b", "mp", nil)
+	got, err := DelObj(s, ctx, "b", "mp", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
@@ -118,11 +118,11 @@ func (h *harness) testBlobInUse(t *testing.T) {
 	mustCreateBucket(t, s, meta.Bucket{Name: "c", Owner: "o", Created: fixedTime(0)})
 	mustPut(t, s, segmentObject("b", "x", "blob-x", 5), nil)
 	mustPut(t, s, segmentObject("c", "x", "blob-x", 5), nil)
-	if _, err := delObj(s, ctx, "b", "x", nil); err != nil {
+	if _, err := DelObj(s, ctx, "b", "x", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkBlobInUse(t, s, "blob-x", true)
-	if _, err := delObj(s, ctx, "c", "x", nil); err != nil {
+	if _, err := DelObj(s, ctx, "c", "x", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkBlobInUse(t, s, "blob-x", false)
@@ -165,14 +165,14 @@ func (h *harness) testSharedBlobs(t *testing.T) {
 
 	// Deleting the last holder returns the blob.
 	mustPut(t, s, segmentObject("b", "c", "shared", 5), nil)
-	got, err := delObj(s, ctx, "b", "b", nil)
+	got, err := DelObj(s, ctx, "b", "b", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	wantB2 := b2
 	wantB2.Segments = nil
 	checkObject(t, "deleted record sharing a blob", wantB2, got, false)
-	got, err = delObj(s, ctx, "b", "c", nil)
+	got, err = DelObj(s, ctx, "b", "c", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}

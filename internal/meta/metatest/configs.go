@@ -158,7 +158,7 @@ func (h *harness) testConfigDeleteBucket(t *testing.T) {
 	for _, n := range names {
 		checkConfig(t, s, "b", n, []byte("doc "+n))
 	}
-	if _, err := delObj(s, ctx, "b", "k", nil); err != nil {
+	if _, err := DelObj(s, ctx, "b", "k", nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteBucket(ctx, "b"); err != nil {
@@ -267,7 +267,7 @@ func writeConfigsTagsForReopen(t *testing.T, s meta.Store) func(*testing.T, meta
 	tagged := withTags(segmentObject("keep", "tagged", "blob-tagged", 20), map[string]string{"before": "put"})
 	mustPut(t, s, tagged, nil)
 	tagged.Tags = map[string]string{"after": "retag", "ü": "\x00"}
-	if err := putTags(s, ctx, "keep", "tagged", tagged.Tags, &meta.Condition{IfMatch: tagged.ETag}); err != nil {
+	if err := PutTags(s, ctx, "keep", "tagged", tagged.Tags, &meta.Condition{IfMatch: tagged.ETag}); err != nil {
 		t.Fatalf("PutObjectTags: %v", err)
 	}
 

@@ -98,7 +98,7 @@ func putKeys(t *testing.T, s meta.Store, bucket string, keys []string) {
 		wg.Go(func() {
 			for k := range ch {
 				o := meta.Object{Bucket: bucket, Key: k, Size: int64(len(k)), ETag: etagOf(k), Modified: fixedTime(0), Inline: []byte(k)}
-				if _, err := putObj(s, context.Background(), o, nil); err != nil {
+				if _, err := PutObj(s, context.Background(), o, nil); err != nil {
 					mu.Lock()
 					firstErr = fmt.Errorf("PutObject(%q): %w", k, err)
 					mu.Unlock()

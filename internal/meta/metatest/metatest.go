@@ -125,7 +125,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	for _, o := range []meta.Object{inline, seg, overwritten, replacement, deleted} {
 		mustPut(t, s, o, nil)
 	}
-	if _, err := delObj(s, ctx, "keep", "deleted", nil); err != nil {
+	if _, err := DelObj(s, ctx, "keep", "deleted", nil); err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
 	checkUploads := writeUploadsForReopen(t, s)
@@ -157,13 +157,13 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkBucket(t, b1, bs[0])
 	for _, want := range []meta.Object{inline, seg, replacement} {
-		got, err := getObj(s2, ctx, want.Bucket, want.Key)
+		got, err := GetObj(s2, ctx, want.Bucket, want.Key)
 		if err != nil {
 			t.Fatalf("GetObject(%q) after reopen: %v", want.Key, err)
 		}
 		checkObject(t, "after reopen", want, got, true)
 	}
-	if _, err := getObj(s2, ctx, "keep", "deleted"); !errors.Is(err, meta.ErrObjectNotFound) {
+	if _, err := GetObj(s2, ctx, "keep", "deleted"); !errors.Is(err, meta.ErrObjectNotFound) {
 		t.Errorf("GetObject(deleted) after reopen: err = %v, want ErrObjectNotFound", err)
 	}
 	if _, err := s2.GetBucket(ctx, "gone"); !errors.Is(err, meta.ErrBucketNotFound) {
@@ -186,7 +186,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
-	rep, err := putObj(s2, ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
+	rep, err := PutObj(s2, ctx, segmentObject("keep", "over", "blob-newer", 13), nil)
 	if err != nil {
 		t.Fatalf("PutObject after reopen: %v", err)
 	}
@@ -277,7 +277,7 @@ func mustCreateBucket(t *testing.T, s meta.Store, b meta.Bucket) {
 
 func mustPut(t *testing.T, s meta.Store, o meta.Object, cond *meta.Condition) *meta.Object {
 	t.Helper()
-	rep, err := putObj(s, context.Background(), o, cond)
+	rep, err := PutObj(s, context.Background(), o, cond)
 	if err != nil {
 		t.Fatalf("PutObject(%q, %q): %v", o.Bucket, o.Key, err)
 	}
@@ -286,7 +286,7 @@ func mustPut(t *testing.T, s meta.Store, o meta.Object, cond *meta.Condition) *m
 
 func mustGet(t *testing.T, s meta.Store, bucket, key string) meta.Object {
 	t.Helper()
-	o, err := getObj(s, context.Background(), bucket, key)
+	o, err := GetObj(s, context.Background(), bucket, key)
 	if err != nil {
 		t.Fatalf("GetObject(%q, %q): %v", bucket, key, err)
 	}

@@ -26,7 +26,7 @@ func (h *harness) testRaceIfNoneMatch(t *testing.T) {
 		for w := range writers {
 			wg.Go(func() {
 				<-start
-				_, errs[w] = putObj(s, ctx, segmentObject("b", key, fmt.Sprintf("blob-%d-%d", r, w), w), &meta.Condition{IfNoneMatch: true})
+				_, errs[w] = PutObj(s, ctx, segmentObject("b", key, fmt.Sprintf("blob-%d-%d", r, w), w), &meta.Condition{IfNoneMatch: true})
 			})
 		}
 		close(start)
@@ -75,7 +75,7 @@ func (h *harness) testRaceOverwrite(t *testing.T) {
 			for i := range each {
 				o := segmentObject("b", "hot", "blob-"+name(w, i), w*each+i)
 				o.ETag = name(w, i)
-				rep, err := putObj(s, ctx, o, nil)
+				rep, err := PutObj(s, ctx, o, nil)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -142,7 +142,7 @@ func (h *harness) testRaceIfMatchCounter(t *testing.T) {
 					errs <- errors.New("no progress after 10000 attempts")
 					return
 				}
-				cur, err := getObj(s, ctx, "b", "counter")
+				cur, err := GetObj(s, ctx, "b", "counter")
 				if err != nil {
 					errs <- err
 					return
@@ -152,7 +152,7 @@ func (h *harness) testRaceIfMatchCounter(t *testing.T) {
 					errs <- fmt.Errorf("record mixes versions: ETag %q, Inline %q", cur.ETag, cur.Inline)
 					return
 				}
-				rep, err := putObj(s, ctx, counter(n+1), &meta.Condition{IfMatch: cur.ETag})
+				rep, err := PutObj(s, ctx, counter(n+1), &meta.Condition{IfMatch: cur.ETag})
 				if errors.Is(err, meta.ErrPreconditionFailed) {
 					continue
 				}
@@ -205,7 +205,7 @@ func (h *harness) testRaceDeleteBucket(t *testing.T) {
 		for p := range putters {
 			wg.Go(func() {
 				<-start
-				_, putErrs[p] = putObj(s, ctx, fullObject(name, fmt.Sprintf("k%d", p), r), nil)
+				_, putErrs[p] = PutObj(s, ctx, fullObject(name, fmt.Sprintf("k%d", p), r), nil)
 			})
 		}
 		wg.Go(func() {
@@ -236,7 +236,7 @@ func (h *harness) testRaceDeleteBucket(t *testing.T) {
 				t.Fatalf("round %d: objects %q survived in a deleted bucket", r, pageKeys(page))
 			}
 			for p := range putters {
-				if _, err := getObj(s, ctx, name, fmt.Sprintf("k%d", p)); !errors.Is(err, meta.ErrObjectNotFound) {
+				if _, err := GetObj(s, ctx, name, fmt.Sprintf("k%d", p)); !errors.Is(err, meta.ErrObjectNotFound) {
 					t.Fatalf("round %d: object k%d in re-created bucket: err = %v", r, p, err)
 				}
 			}

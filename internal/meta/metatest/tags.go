@@ -48,7 +48,7 @@ func (h *harness) testTagsRoundTrip(t *testing.T) {
 		t.Fatal("PutObject(overwrite) replaced nothing")
 	}
 	checkObject(t, "replaced", inline, *rep, false)
-	del, err := delObj(s, ctx, "b", "seg", nil)
+	del, err := DelObj(s, ctx, "b", "seg", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
@@ -76,7 +76,7 @@ func (h *harness) testTagsRoundTrip(t *testing.T) {
 	checkUpload(t, "upload initiated before", u, olds[0])
 	mustPutPart(t, s, u, newPart(1, "mp-1"))
 	obj := withTags(completed("b", "mp", "up", []meta.Part{newPart(1, "mp-1")}), map[string]string{"final": "yes"})
-	if _, _, err := completeUpload(s, ctx, "b", "mp", "up", obj, nil); err != nil {
+	if _, _, err := CompleteUpload(s, ctx, "b", "mp", "up", obj, nil); err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
 	checkObject(t, "completed", obj, mustGet(t, s, "b", "mp"), true)
@@ -86,7 +86,7 @@ func (h *harness) testTagsRoundTrip(t *testing.T) {
 	mustCreateUpload(t, s, u2)
 	mustPutPart(t, s, u2, newPart(1, "mp2-1"))
 	obj2 := withTags(completed("b", "mp2", "up2", []meta.Part{newPart(1, "mp2-1")}), nil)
-	if _, _, err := completeUpload(s, ctx, "b", "mp2", "up2", obj2, nil); err != nil {
+	if _, _, err := CompleteUpload(s, ctx, "b", "mp2", "up2", obj2, nil); err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
 	checkObject(t, "completed without tags", obj2, mustGet(t, s, "b", "mp2"), true)
@@ -105,7 +105,7 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 		mustPutPart(t, s, u, p)
 	}
 	mp := completed("b", "mp", "up", parts)
-	if _, _, err := completeUpload(s, ctx, "b", "mp", "up", mp, nil); err != nil {
+	if _, _, err := CompleteUpload(s, ctx, "b", "mp", "up", mp, nil); err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
 	objs := []meta.Object{fullObject("b", "inline", 1), segmentObject("b", "seg", "blob-seg", 2), mp}
@@ -114,7 +114,7 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 	}
 	for i, o := range objs {
 		tags := map[string]string{"key": o.Key, "n": fmt.Sprint(i), "": "empty name"}
-		if err := putTags(s, ctx, "b", o.Key, tags, nil); err != nil {
+		if err := PutTags(s, ctx, "b", o.Key, tags, nil); err != nil {
 			t.Fatalf("PutObjectTags(%q): %v", o.Key, err)
 		}
 		objs[i] = withTags(o, tags)
@@ -136,7 +136,7 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 
 	// Nil and empty maps both remove the tags.
 	for i, tags := range []map[string]string{nil, {}} {
-		if err := putTags(s, ctx, "b", objs[i].Key, tags, nil); err != nil {
+		if err := PutTags(s, ctx, "b", objs[i].Key, tags, nil); err != nil {
 			t.Fatalf("PutObjectTags(%q, no tags): %v", objs[i].Key, err)
 		}
 		objs[i] = withTags(objs[i], nil)
@@ -146,12 +146,12 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 	// Conditions are checked as for PutObject; a failed one changes nothing.
 	seg := objs[1]
 	for _, cond := range []*meta.Condition{{IfMatch: "not-the-etag"}, {IfNoneMatch: true}} {
-		err := putTags(s, ctx, "b", "seg", map[string]string{"lost": "update"}, cond)
+		err := PutTags(s, ctx, "b", "seg", map[string]string{"lost": "update"}, cond)
 		wantErr(t, fmt.Sprintf("PutObjectTags(%+v)", *cond), err, meta.ErrPreconditionFailed)
 	}
 	checkObject(t, "after failed conditions", seg, mustGet(t, s, "b", "seg"), true)
 	seg = withTags(seg, map[string]string{"cas": "ok"})
-	if err := putTags(s, ctx, "b", "seg", seg.Tags, &meta.Condition{IfMatch: seg.ETag}); err != nil {
+	if err := PutTags(s, ctx, "b", "seg", seg.Tags, &meta.Condition{IfMatch: seg.ETag}); err != nil {
 		t.Fatalf("PutObjectTags(IfMatch current ETag): %v", err)
 	}
 	checkObject(t, "after matching condition", seg, mustGet(t, s, "b", "seg"), true)
@@ -164,7 +164,7 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 	}
 	checkObject(t, "replaced after PutObjectTags", seg, *rep, false)
 	checkBlobInUse(t, s, "blob-seg", false)
-	del, err := delObj(s, ctx, "b", "mp", nil)
+	del, err := DelObj(s, ctx, "b", "mp", nil)
 	if err != nil {
 		t.Fatalf("DeleteObject: %v", err)
 	}
@@ -175,17 +175,17 @@ func (h *harness) testPutObjectTags(t *testing.T) {
 	// object into a failed precondition: the suite pins ErrObjectNotFound,
 	// as DeleteObject's contract says for deletes.
 	for _, cond := range []*meta.Condition{nil, {IfMatch: "x"}, {IfNoneMatch: true}} {
-		err := putTags(s, ctx, "b", "missing", map[string]string{"a": "b"}, cond)
+		err := PutTags(s, ctx, "b", "missing", map[string]string{"a": "b"}, cond)
 		wantErr(t, fmt.Sprintf("PutObjectTags(missing key, %+v)", cond), err, meta.ErrObjectNotFound)
-		err = putTags(s, ctx, "b", "mp", map[string]string{"a": "b"}, cond)
+		err = PutTags(s, ctx, "b", "mp", map[string]string{"a": "b"}, cond)
 		wantErr(t, fmt.Sprintf("PutObjectTags(deleted key, %+v)", cond), err, meta.ErrObjectNotFound)
 	}
 	for _, k := range []string{"missing", "mp"} {
-		if _, err := getObj(s, ctx, "b", k); !errors.Is(err, meta.ErrObjectNotFound) {
+		if _, err := GetObj(s, ctx, "b", k); !errors.Is(err, meta.ErrObjectNotFound) {
 			t.Errorf("PutObjectTags created %q: GetObject err = %v", k, err)
 		}
 	}
-	err = putTags(s, ctx, "nobucket", "k", map[string]string{"a": "b"}, nil)
+	err = PutTags(s, ctx, "nobucket", "k", map[string]string{"a": "b"}, nil)
 	wantErr(t, "PutObjectTags(missing bucket)", err, meta.ErrBucketNotFound)
 }
 
@@ -234,12 +234,12 @@ func (h *harness) testRacePutObjectTags(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			time.Sleep(tagDelay)
-			tagErr = putTags(s, ctx, "b", key, tagTags, cond)
+			tagErr = PutTags(s, ctx, "b", key, tagTags, cond)
 		})
 		wg.Go(func() {
 			<-start
 			time.Sleep(putDelay)
-			rep, putErr = putObj(s, ctx, next, nil)
+			rep, putErr = PutObj(s, ctx, next, nil)
 		})
 		close(start)
 		wg.Wait()

@@ -119,7 +119,7 @@ func (h *harness) testUploadCreateGet(t *testing.T) {
 		checkBlobInUse(t, s, "stray-"+c[2], false)
 		_, _, err = s.ListParts(ctx, c[0], c[1], c[2], 0, 10)
 		wantErr(t, "ListParts "+what, err, meta.ErrUploadNotFound)
-		_, _, err = completeUpload(s, ctx, c[0], c[1], c[2], completed(c[0], c[1], c[2], nil), nil)
+		_, _, err = CompleteUpload(s, ctx, c[0], c[1], c[2], completed(c[0], c[1], c[2], nil), nil)
 		wantErr(t, "CompleteUpload "+what, err, meta.ErrUploadNotFound)
 		_, err = s.AbortUpload(ctx, c[0], c[1], c[2])
 		wantErr(t, "AbortUpload "+what, err, meta.ErrUploadNotFound)
@@ -132,7 +132,7 @@ func (h *harness) testUploadCreateGet(t *testing.T) {
 	wantErr(t, "ListUploads(missing bucket)", err, meta.ErrBucketNotFound)
 
 	// An upload is not an object.
-	_, err = getObj(s, ctx, "b", "k")
+	_, err = GetObj(s, ctx, "b", "k")
 	wantErr(t, "GetObject(key with an upload)", err, meta.ErrObjectNotFound)
 	page, err := s.ListObjects(ctx, "b", meta.ListOptions{})
 	if err != nil || len(page.Objects) != 0 {
@@ -285,7 +285,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 
 	// Failed conditions change nothing.
 	for _, cond := range []*meta.Condition{{IfNoneMatch: true}, {IfMatch: "not-the-etag"}} {
-		_, _, err := completeUpload(s, ctx, "b", "k", "up", obj, cond)
+		_, _, err := CompleteUpload(s, ctx, "b", "k", "up", obj, cond)
 		wantErr(t, fmt.Sprintf("CompleteUpload(%+v)", *cond), err, meta.ErrPreconditionFailed)
 	}
 	if _, err := s.GetUpload(ctx, "b", "k", "up"); err != nil {
@@ -296,7 +296,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 		checkBlobInUse(t, s, p.BlobID, true)
 	}
 
-	rep, unused, err := completeUpload(s, ctx, "b", "k", "up", obj, &meta.Condition{IfMatch: old.ETag})
+	rep, unused, err := CompleteUpload(s, ctx, "b", "k", "up", obj, &meta.Condition{IfMatch: old.ETag})
 	if err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
@@ -324,7 +324,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 	wantErr(t, "GetUpload(completed)", err, meta.ErrUploadNotFound)
 	_, _, err = s.ListParts(ctx, "b", "k", "up", 0, 0)
 	wantErr(t, "ListParts(completed)", err, meta.ErrUploadNotFound)
-	_, _, err = completeUpload(s, ctx, "b", "k", "up", obj, nil)
+	_, _, err = CompleteUpload(s, ctx, "b", "k", "up", obj, nil)
 	wantErr(t, "second CompleteUpload", err, meta.ErrUploadNotFound)
 	_, err = s.AbortUpload(ctx, "b", "k", "up")
 	wantErr(t, "AbortUpload(completed)", err, meta.ErrUploadNotFound)
@@ -339,7 +339,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 	mustCreateUpload(t, s, u2)
 	mustPutPart(t, s, u2, newPart(1, "q1"))
 	obj2 := completed("b", "fresh", "up2", []meta.Part{newPart(1, "q1")})
-	rep, unused, err = completeUpload(s, ctx, "b", "fresh", "up2", obj2, &meta.Condition{IfNoneMatch: true})
+	rep, unused, err = CompleteUpload(s, ctx, "b", "fresh", "up2", obj2, &meta.Condition{IfNoneMatch: true})
 	if err != nil || rep != nil || len(unused) != 0 {
 		t.Fatalf("CompleteUpload(IfNoneMatch, new key) = %+v, %+v, %v; want nil, none, nil", rep, unused, err)
 	}
@@ -350,7 +350,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 	u3 := newUpload("b", "inl", "up3", 3)
 	mustCreateUpload(t, s, u3)
 	mustPutPart(t, s, u3, newPart(1, "r1"))
-	rep, _, err = completeUpload(s, ctx, "b", "inl", "up3", completed("b", "inl", "up3", []meta.Part{newPart(1, "r1")}), nil)
+	rep, _, err = CompleteUpload(s, ctx, "b", "inl", "up3", completed("b", "inl", "up3", []meta.Part{newPart(1, "r1")}), nil)
 	if err != nil || rep == nil {
 		t.Fatalf("CompleteUpload over an inline object = %+v, %v", rep, err)
 	}
@@ -361,7 +361,7 @@ func (h *harness) testUploadComplete(t *testing.T) {
 	mustCreateUpload(t, s, u4)
 	mustPutPart(t, s, u4, newPart(1, "s1"))
 	empty := completed("b", "empty", "up4", nil)
-	_, unused, err = completeUpload(s, ctx, "b", "empty", "up4", empty, nil)
+	_, unused, err = CompleteUpload(s, ctx, "b", "empty", "up4", empty, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -396,7 +396,7 @@ func writeUploadsForReopen(t *testing.T, s meta.Store) func(*testing.T, meta.Sto
 	mustPutPart(t, s, done, newPart(1, "done-1"))
 	mustPutPart(t, s, done, newPart(2, "done-2"))
 	obj := completed("keep", "done", "done", []meta.Part{newPart(1, "done-1")})
-	if _, _, err := completeUpload(s, ctx, "keep", "done", "done", obj, nil); err != nil {
+	if _, _, err := CompleteUpload(s, ctx, "keep", "done", "done", obj, nil); err != nil {
 		t.Fatalf("CompleteUpload: %v", err)
 	}
 
@@ -432,7 +432,7 @@ func writeUploadsForReopen(t *testing.T, s meta.Store) func(*testing.T, meta.Sto
 		// The reopened store continues the upload.
 		mustPutPart(t, s, live, newPart(2, "live-2"))
 		final := completed("keep", live.Object.Key, "live", []meta.Part{liveParts[0], newPart(2, "live-2"), liveParts[1]})
-		if _, unused, err := completeUpload(s, ctx, "keep", live.Object.Key, "live", final, nil); err != nil || len(unused) != 0 {
+		if _, unused, err := CompleteUpload(s, ctx, "keep", live.Object.Key, "live", final, nil); err != nil || len(unused) != 0 {
 			t.Fatalf("CompleteUpload after reopen = %+v, %v", unused, err)
 		}
 		checkObject(t, "completed after reopen", final, mustGet(t, s, "keep", live.Object.Key), true)

@@ -74,7 +74,7 @@ func (h *harness) testUploadRacePutPartComplete(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			time.Sleep(putTime * time.Duration(r%4))
-			_, unused, cerr = completeUpload(s, ctx, "b", key, id, obj, nil)
+			_, unused, cerr = CompleteUpload(s, ctx, "b", key, id, obj, nil)
 		})
 		close(start)
 		wg.Wait()
@@ -208,7 +208,7 @@ func (h *harness) testUploadRaceComplete(t *testing.T) {
 			objs[c].ETag = fmt.Sprintf("completer-%d", c)
 			wg.Go(func() {
 				<-start
-				_, unused[c], errs[c] = completeUpload(s, ctx, "b", key, id, objs[c], nil)
+				_, unused[c], errs[c] = CompleteUpload(s, ctx, "b", key, id, objs[c], nil)
 			})
 		}
 		wg.Go(func() {
@@ -240,7 +240,7 @@ func (h *harness) testUploadRaceComplete(t *testing.T) {
 		case winner == completers:
 			aborts++
 			checkParts(t, fmt.Sprintf("round %d: aborted parts", r), parts, unused[winner])
-			if _, err := getObj(s, ctx, "b", key); !errors.Is(err, meta.ErrObjectNotFound) {
+			if _, err := GetObj(s, ctx, "b", key); !errors.Is(err, meta.ErrObjectNotFound) {
 				t.Fatalf("round %d: abort won but GetObject err = %v", r, err)
 			}
 			checkBlobInUse(t, s, parts[0].BlobID, false)
@@ -472,7 +472,7 @@ func (h *harness) testUploadsInitiatedBefore(t *testing.T) {
 	if _, err := s.AbortUpload(ctx, "c", "k8", "u1"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := completeUpload(s, ctx, "b", "k7", "u2", completed("b", "k7", "u2", nil), nil); err != nil {
+	if _, _, err := CompleteUpload(s, ctx, "b", "k7", "u2", completed("b", "k7", "u2", nil), nil); err != nil {
 		t.Fatal(err)
 	}
 	got, err = s.UploadsInitiatedBefore(ctx, at(5), 0)
