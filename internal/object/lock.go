@@ -180,8 +180,16 @@ func (s *Service) PutRetention(ctx context.Context, in RetentionInput) (string, 
 }
 
 // Retention returns a version's retention; ErrNoSuchObjectLock when it
-// has none.
+// has none, ErrNoObjectLockConfig when the bucket has no object lock (as
+// S3 answers, whatever the version).
 func (s *Service) Retention(ctx context.Context, bucket, key, versionID string) (meta.Retention, error) {
+	b, err := s.Bucket(ctx, bucket)
+	if err != nil {
+		return meta.Retention{}, err
+	}
+	if !b.ObjectLock {
+		return meta.Retention{}, fmt.Errorf("retention on %s: %w", bucket, ErrNoObjectLockConfig)
+	}
 	obj, err := s.getVersion(ctx, bucket, key, versionID)
 	if err != nil {
 		return meta.Retention{}, fmt.Errorf("getting retention of %s/%s: %w", bucket, key, err)

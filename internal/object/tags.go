@@ -100,7 +100,7 @@ func (s *Service) PutObjectTags(ctx context.Context, bucket, key, versionID stri
 	})
 	if err != nil {
 		if errors.Is(err, meta.ErrDeleteMarker) {
-			err = &DeleteMarkerError{VersionID: obj.VersionID, Err: err}
+			err = &DeleteMarkerError{VersionID: obj.VersionID, Modified: obj.Modified, Err: err}
 		}
 		return "", fmt.Errorf("tagging %s/%s: %w", bucket, key, versionErr(versionID, err))
 	}

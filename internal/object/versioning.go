@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cofferstore/coffer/internal/meta"
 )
@@ -52,7 +53,10 @@ func versionErr(versionID string, err error) error {
 // matches ErrDeleteMarker and ErrNoSuchKey. Front ends report its version id.
 type DeleteMarkerError struct {
 	VersionID string
-	Err       error
+	// Modified is the marker's time: S3 sends it as Last-Modified with the
+	// 405 that refuses reading a marker by version id.
+	Modified time.Time
+	Err      error
 }
 
 func (e *DeleteMarkerError) Error() string { return e.Err.Error() }
@@ -63,7 +67,7 @@ func (e *DeleteMarkerError) Unwrap() error { return e.Err }
 func (s *Service) getVersion(ctx context.Context, bucket, key, versionID string) (meta.Object, error) {
 	obj, err := s.meta.GetObject(ctx, bucket, key, versionID)
 	if errors.Is(err, meta.ErrDeleteMarker) {
-		return meta.Object{}, &DeleteMarkerError{VersionID: obj.VersionID, Err: err}
+		return meta.Object{}, &DeleteMarkerError{VersionID: obj.VersionID, Modified: obj.Modified, Err: err}
 	}
 	if err != nil {
 		return meta.Object{}, versionErr(versionID, err)

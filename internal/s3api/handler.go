@@ -107,7 +107,7 @@ type request struct {
 	base     *slog.Logger
 	logAttrs []any
 	logger   *slog.Logger
-	status    int
+	status   int
 }
 
 // ServeHTTP serves one S3 request: route, authenticate, dispatch, render.
@@ -465,7 +465,11 @@ func (h *Handler) writeError(rq *request, err error) {
 	hdr.Set("Content-Type", "application/xml")
 	hdr.Del("Content-Length")
 	hdr.Del("ETag")
-	hdr.Del("Last-Modified")
+	if hdr.Get("X-Amz-Delete-Marker") == "" {
+		// Headers of an object never describe an error, except the
+		// delete marker's time that S3 sends with its 405.
+		hdr.Del("Last-Modified")
+	}
 	rq.w.WriteHeader(ae.Status)
 	rq.write(b)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cofferstore/coffer/internal/checksum"
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/object"
 )
@@ -23,11 +24,21 @@ func legalHoldStatus(on bool) string {
 	return "OFF"
 }
 
-// parseLockTime reads an ISO 8601 date-time as S3 accepts them.
+// parseLockTime reads an ISO 8601 date-time as S3 accepts them. The date
+// keeps the milliseconds that GET shows (isoMillis), rounded up: a client
+// that reads a retention back and writes it again must not be seen as
+// shortening it, and a lock never ends before the date asked for.
 func parseLockTime(s string) (time.Time, bool) {
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05Z0700", "2006-01-02T15:04:05.000Z0700"} {
 		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC(), true
+			ms := t.Truncate(time.Millisecond)
+			if ms.Before(t) {
+				ms = ms.Add(time.Millisecond)
+			}
+			if ms = ms.UTC(); ms.Year() > 9999 {
+				return time.Time{}, false // not writable back as ISO 8601
+			}
+			return ms, true
 		}
 	}
 	return time.Time{}, false
@@ -86,6 +97,9 @@ func ParseLockConfig(data []byte) (object.LockConfig, error) {
 	if x.Rule != nil {
 		dr := x.Rule.DefaultRetention
 		if dr == nil {
+			return object.LockConfig{}, errMalformedXML
+		}
+		if dr.Mode != meta.LockGovernance && dr.Mode != meta.LockCompliance {
 			return object.LockConfig{}, errMalformedXML
 		}
 		c.Mode = dr.Mode
@@ -193,11 +207,14 @@ func (h *Handler) getObjectRetention(rq *request) error {
 	if err != nil {
 		return deleteMarkerErr(rq, vid, err)
 	}
-	b := xmlHeader()
+	return rq.writeXML(appendRetention(xmlHeader(), r))
+}
+
+func appendRetention(b []byte, r meta.Retention) []byte {
 	b = append(b, `<Retention xmlns="`+xmlNS+`">`...)
 	b = appendElem(b, "Mode", r.Mode)
 	b = appendElem(b, "RetainUntilDate", r.Until.UTC().Format(isoMillis))
-	return rq.writeXML(append(b, "</Retention>"...))
+	return append(b, "</Retention>"...)
 }
 
 func (h *Handler) putObjectRetention(rq *request) error {
@@ -260,10 +277,13 @@ func (h *Handler) getObjectLegalHold(rq *request) error {
 	if err != nil {
 		return deleteMarkerErr(rq, vid, err)
 	}
-	b := xmlHeader()
+	return rq.writeXML(appendLegalHold(xmlHeader(), on))
+}
+
+func appendLegalHold(b []byte, on bool) []byte {
 	b = append(b, `<LegalHold xmlns="`+xmlNS+`">`...)
 	b = appendElem(b, "Status", legalHoldStatus(on))
-	return rq.writeXML(append(b, "</LegalHold>"...))
+	return append(b, "</LegalHold>"...)
 }
 
 func (h *Handler) putObjectLegalHold(rq *request) error {
@@ -290,11 +310,36 @@ func (h *Handler) putObjectLegalHold(rq *request) error {
 	return rq.writeStatus(http.StatusOK)
 }
 
-// readBody reads a configuration body of at most maxConfigXML bytes.
+// readBody reads a configuration body of at most maxConfigXML bytes and
+// checks it against the Content-MD5 or x-amz-checksum-* header the client
+// sent. S3 requires one on the object-lock calls; a request with none is
+// accepted, as for tagging and CORS.
 func (h *Handler) readBody(rq *request) ([]byte, error) {
 	body, err := rq.auth.Body(rq.r.Body)
 	if err != nil {
 		return nil, err
 	}
-	return readLimited(body, maxConfigXML)
+	data, err := readLimited(body, maxConfigXML)
+	if err != nil {
+		return nil, err
+	}
+	if hasBodyDigest(rq.r.Header) {
+		if err := verifyBodyDigest(rq.r.Header, data); err != nil {
+			return nil, err
+		}
+	}
+	return data, nil
+}
+
+// hasBodyDigest reports whether h carries Content-MD5 or a checksum header.
+func hasBodyDigest(h http.Header) bool {
+	if h.Get("Content-MD5") != "" {
+		return true
+	}
+	for _, alg := range checksum.All {
+		if h.Get(alg.Header()) != "" {
+			return true
+		}
+	}
+	return false
 }

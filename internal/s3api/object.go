@@ -248,6 +248,10 @@ func deleteMarkerErr(rq *request, versionID string, err error) error {
 	rq.w.Header().Set("X-Amz-Delete-Marker", "true")
 	rq.w.Header().Set("X-Amz-Version-Id", dm.VersionID)
 	if versionID != "" {
+		// S3 sends the marker's time with the 405 (GetObject reference).
+		if !dm.Modified.IsZero() {
+			rq.w.Header().Set("Last-Modified", httpDate(dm.Modified))
+		}
 		return errMethodNotAllowed
 	}
 	return err

@@ -86,8 +86,16 @@ func TestSDKVersionFlow(t *testing.T) {
 	if errors.As(err, &re) && re.Response.Header.Get("X-Amz-Delete-Marker") != "true" {
 		t.Errorf("404 of a deleted key lacks x-amz-delete-marker")
 	}
-	if _, err := readVersion(t, c, "vflow", "k", marker); statusOf(err) != http.StatusMethodNotAllowed {
+	_, err = readVersion(t, c, "vflow", "k", marker)
+	if statusOf(err) != http.StatusMethodNotAllowed {
 		t.Errorf("GET of the marker by version id: %v, want 405", err)
+	}
+	if errors.As(err, &re) && re.Response.Header.Get("Last-Modified") == "" {
+		t.Error("the 405 for a delete marker lacks Last-Modified (the GetObject reference requires it)")
+	}
+	hm, err := c.HeadObject(x, &s3.HeadObjectInput{Bucket: aws.String("vflow"), Key: aws.String("k"), VersionId: aws.String(marker)})
+	if statusOf(err) != http.StatusMethodNotAllowed || (errors.As(err, &re) && re.Response.Header.Get("Last-Modified") == "") {
+		t.Errorf("HEAD of the marker by version id = %v, %v; want 405 with Last-Modified", hm, err)
 	}
 	lv, err := c.ListObjectVersions(x, &s3.ListObjectVersionsInput{Bucket: aws.String("vflow")})
 	if err != nil || len(lv.Versions) != 3 || len(lv.DeleteMarkers) != 1 || !aws.ToBool(lv.DeleteMarkers[0].IsLatest) ||
