@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -52,6 +54,16 @@ type Config struct {
 	// secrets at rest; neither means DATA_DIR/master.key, generated once.
 	MasterKey     string
 	MasterKeyFile string
+	// AllowedOrigins are browser origins allowed to call the management
+	// API with credentials (CORS); empty means same-origin only.
+	AllowedOrigins []string
+	// TrustedProxies are peers whose X-Forwarded-For names the client.
+	TrustedProxies []netip.Prefix
+	// PublicS3URL is the S3 endpoint share links point at; empty means
+	// the S3 listener's own address.
+	PublicS3URL string
+	// SessionTTL is how long a console or API login lasts.
+	SessionTTL time.Duration
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -135,6 +147,54 @@ var settings = []setting{
 	{"lifecycle-day", "COFFER_LIFECYCLE_DAY", "24h", "length of one lifecycle day; shorten only for testing rules", dur(func(c *Config) *time.Duration { return &c.LifecycleDay })},
 	{"master-key", "COFFER_MASTER_KEY", "", "base64 of the 32-byte key encrypting secrets at rest (prefer the variable: flags show in ps; default DATA_DIR/master.key, generated)", str(func(c *Config) *string { return &c.MasterKey })},
 	{"master-key-file", "COFFER_MASTER_KEY_FILE", "", "file holding the base64 master key (instead of COFFER_MASTER_KEY)", str(func(c *Config) *string { return &c.MasterKeyFile })},
+	{"allowed-origins", "COFFER_ALLOWED_ORIGINS", "", "comma-separated browser origins (scheme://host[:port]) allowed to call the management API from another site", func(c *Config, v string) error {
+		c.AllowedOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimSpace(o); o == "" {
+				continue
+			}
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+				return fmt.Errorf("%q is not an origin such as https://console.example.com", o)
+			}
+			c.AllowedOrigins = append(c.AllowedOrigins, u.Scheme+"://"+u.Host)
+		}
+		return nil
+	}},
+	{"trusted-proxies", "COFFER_TRUSTED_PROXIES", "", "comma-separated addresses or CIDRs of load balancers whose X-Forwarded-For is believed", func(c *Config, v string) error {
+		c.TrustedProxies = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if !strings.Contains(s, "/") {
+				a, err := netip.ParseAddr(s)
+				if err != nil {
+					return fmt.Errorf("%q is not an address or CIDR", s)
+				}
+				s = netip.PrefixFrom(a, a.BitLen()).String()
+			}
+			pfx, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("%q is not an address or CIDR", s)
+			}
+			c.TrustedProxies = append(c.TrustedProxies, pfx.Masked())
+		}
+		return nil
+	}},
+	{"public-s3-url", "COFFER_PUBLIC_S3_URL", "", "S3 base URL that share links use (default: the S3 listener's address)", func(c *Config, v string) error {
+		if v == "" {
+			c.PublicS3URL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not a URL such as https://s3.example.com", v)
+		}
+		c.PublicS3URL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"session-ttl", "COFFER_SESSION_TTL", "12h", "how long a management API login lasts", dur(func(c *Config) *time.Duration { return &c.SessionTTL })},
 	{"upload-expiry", "COFFER_UPLOAD_EXPIRY", "168h", "age after which an unfinished multipart upload is aborted", dur(func(c *Config) *time.Duration { return &c.UploadExpiry })},
 }
 

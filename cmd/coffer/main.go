@@ -3,6 +3,7 @@
 //
 //	coffer server        start the server (zero configuration needed)
 //	coffer meta migrate  copy the metadata of a data dir into another store
+//	coffer admin         manage a server through its management API
 //	coffer version       print the version
 package main
 
@@ -26,6 +27,8 @@ Usage:
   coffer server [flags]   start the server; every flag also reads a COFFER_* variable
   coffer meta migrate --from DATA_DIR --to postgres://...
                           copy a stopped server's metadata into PostgreSQL and verify the copy
+  coffer admin COMMAND    manage users, keys, policies, buckets, objects and share
+                          links through the management API ("coffer admin -h")
   coffer version          print the version
   coffer help             show this text
 
@@ -62,6 +65,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		return metaCommand(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCommand(args[1:], os.Getenv, os.Stdin, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "coffer", version)
 		return 0

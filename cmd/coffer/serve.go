@@ -19,10 +19,13 @@ import (
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/embedded"
 	"github.com/cofferstore/coffer/internal/meta/postgres"
+	"github.com/cofferstore/coffer/internal/mgmtapi"
 	"github.com/cofferstore/coffer/internal/notify"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/s3api"
 	"github.com/cofferstore/coffer/internal/server"
+	"github.com/cofferstore/coffer/internal/session"
+	"github.com/cofferstore/coffer/internal/sharelink"
 	"github.com/cofferstore/coffer/internal/worker"
 )
 
@@ -153,6 +156,17 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}},
 		// Checked often relative to the expiry so an upload outlives it by
 		// a small fraction at most.
+		// Sessions' revocations, tickets, rate-limit windows, share links
+		// and finished tasks are records with an expiry: reads already
+		// ignore expired ones, this reclaims their space.
+		worker.Job{Name: "record-expiry", Every: 5 * time.Minute, Exclusive: true, Run: func(ctx context.Context) error {
+			for {
+				n, err := metaStore.PurgeExpiredRecords(ctx, time.Now(), 1000)
+				if err != nil || n < 1000 {
+					return err
+				}
+			}
+		}},
 		worker.Job{Name: "upload-expiry", Every: min(cfg.UploadExpiry/10, time.Hour), Exclusive: true, Run: func(ctx context.Context) error {
 			_, err := objects.ExpireUploads(ctx, cfg.UploadExpiry)
 			return err
@@ -168,29 +182,49 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log, DisableSigV2: !cfg.SigV2, Notifications: router}, objects, ids)
+	shares := sharelink.NewRegistry(metaStore, nil)
+	s3 := s3api.New(s3api.Config{Region: cfg.Region, Domains: cfg.Domains, Logger: log, DisableSigV2: !cfg.SigV2, Notifications: router, ShareLinks: shares}, objects, ids)
 	group := server.NewGroup(log)
 	s3Addr, err := group.Listen("s3", cfg.S3Addr, s3, tlsCfg)
-	if err != nil {
-		return err
-	}
-	consoleAddr, err := group.Listen("console", cfg.ConsoleAddr, server.ConsoleHandler(func() any {
-		var stats any = "delivered by another instance"
-		if d := current.Load(); d != nil {
-			st, err := d.Stats(context.Background())
-			if err != nil {
-				log.Warn("reading notification stats", "err", err)
-			}
-			stats = st
-		}
-		return map[string]any{"status": "ok", "version": version, "workers": workers.Health(), "notifications": stats}
-	}), tlsCfg)
 	if err != nil {
 		return err
 	}
 	scheme := "http"
 	if tlsCfg != nil {
 		scheme = "https"
+	}
+	publicS3 := cfg.PublicS3URL
+	if publicS3 == "" {
+		publicS3 = scheme + "://" + s3Addr.String()
+	}
+	sessions, err := session.New(session.Config{Store: metaStore, Key: session.DeriveKey(masterKey, "coffer-session"), TTL: cfg.SessionTTL})
+	if err != nil {
+		return fmt.Errorf("starting sessions: %w", err)
+	}
+	api, err := mgmtapi.New(mgmtapi.Config{
+		IAM: ids, Objects: objects, Store: metaStore, Sessions: sessions, Limiter: session.NewLimiter(metaStore, nil),
+		Shares: shares, Notifications: router, Logger: log, Region: cfg.Region, S3Endpoint: publicS3,
+		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SecureCookies: tlsCfg != nil,
+		TempDir: filepath.Join(cfg.DataDir, "tmp"),
+		Health: func() any {
+			var stats any = "delivered by another instance"
+			if d := current.Load(); d != nil {
+				st, err := d.Stats(context.Background())
+				if err != nil {
+					log.Warn("reading notification stats", "err", err)
+				}
+				stats = st
+			}
+			return map[string]any{"status": "ok", "version": version, "workers": workers.Health(), "notifications": stats}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	defer api.Close()
+	consoleAddr, err := group.Listen("console", cfg.ConsoleAddr, server.ConsoleHandler(api), tlsCfg)
+	if err != nil {
+		return err
 	}
 	log.Info("coffer started", "version", version, "s3", scheme+"://"+s3Addr.String(), "console", scheme+"://"+consoleAddr.String(), "data_dir", cfg.DataDir)
 

@@ -22,6 +22,14 @@ import (
 // its start-up log line, and a stop function returning serve's error.
 func startServe(t *testing.T, dataDir string) (endpoint string, stop func() error) {
 	t.Helper()
+	endpoint, _, stop = startServeBoth(t, dataDir)
+	return endpoint, stop
+}
+
+// startServeBoth is startServe that also returns the console listener's
+// base URL.
+func startServeBoth(t *testing.T, dataDir string) (endpoint, console string, stop func() error) {
+	t.Helper()
 	cfg, err := loadConfig(nil, env(map[string]string{
 		"COFFER_DATA_DIR": dataDir, "COFFER_S3_ADDR": "127.0.0.1:0", "COFFER_CONSOLE_ADDR": "127.0.0.1:0",
 		"COFFER_ROOT_USER": "admin", "COFFER_ROOT_PASSWORD": "serve-test-secret", "COFFER_SHUTDOWN_TIMEOUT": "10s", "COFFER_LOG_LEVEL": "debug",
@@ -33,11 +41,11 @@ func startServe(t *testing.T, dataDir string) (endpoint string, stop func() erro
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, io.Discard, io.MultiWriter(pw, testLog{t})); pw.Close() }()
-	re := regexp.MustCompile(`s3=(http://[0-9.:]+)`)
+	re := regexp.MustCompile(`s3=(http://[0-9.:]+) console=(http://[0-9.:]+)`)
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			endpoint = m[1]
+			endpoint, console = m[1], m[2]
 			break
 		}
 	}
@@ -46,7 +54,7 @@ func startServe(t *testing.T, dataDir string) (endpoint string, stop func() erro
 		t.Fatalf("server did not start: %v", <-done)
 	}
 	go io.Copy(io.Discard, pr)
-	return endpoint, func() error { cancel(); return <-done }
+	return endpoint, console, func() error { cancel(); return <-done }
 }
 
 func client(endpoint string) *s3.Client {

@@ -24,9 +24,12 @@ var rank = map[string]int{
 	"internal/blob":       1,
 	"internal/iam":        2,
 	"internal/notify":     2,
+	"internal/session":    2,
+	"internal/sharelink":  2,
 	"internal/object":     3,
 	"internal/worker":     4,
 	"internal/s3api":      4,
+	"internal/mgmtapi":    4,
 	"internal/server":     4,
 	"cmd":                 9,
 }

@@ -563,6 +563,45 @@ type Importer interface {
 	ImportVersions(ctx context.Context, versions []Object) error
 }
 
+// Usage is a bucket's maintained totals.
+type Usage struct {
+	Objects      int64 // current versions that are not delete markers
+	Bytes        int64 // sum of their Size
+	Versions     int64 // every stored version, delete markers included
+	VersionBytes int64 // sum of Size over every stored version (a marker's is 0)
+	Uploads      int64 // in-progress multipart uploads
+}
+
+// Add returns the field-wise sum of u and d.
+func (u Usage) Add(d Usage) Usage {
+	return Usage{
+		Objects:      u.Objects + d.Objects,
+		Bytes:        u.Bytes + d.Bytes,
+		Versions:     u.Versions + d.Versions,
+		VersionBytes: u.VersionBytes + d.VersionBytes,
+		Uploads:      u.Uploads + d.Uploads,
+	}
+}
+
+// UsageCounter reports usage that the store maintains with every write, so
+// that reading it never scans objects.
+//
+// Contract: the counters change in the same atomic commit as the write that
+// changes what they count (PutObject, DeleteObject, CompleteUpload,
+// CreateUpload, AbortUpload, ImportVersions), so a read after a write
+// returned sees it, and a read concurrent with writes sees the totals as of
+// some point between them, never a half-applied write. DeleteBucket drops
+// the bucket's counters; a bucket created again under the name starts at
+// zero. The cost of a read does not depend on the number of objects.
+type UsageCounter interface {
+	// BucketUsage returns the bucket's totals; ErrBucketNotFound for a
+	// missing bucket.
+	BucketUsage(ctx context.Context, bucket string) (Usage, error)
+	// TotalUsage sums every bucket (cost follows the number of buckets, not
+	// objects).
+	TotalUsage(ctx context.Context) (Usage, error)
+}
+
 // Store is a complete metadata store. Close releases it; methods called
 // after Close return ErrUnavailable.
 type Store interface {
@@ -572,5 +611,6 @@ type Store interface {
 	BucketConfigs
 	Outbox
 	Records
+	UsageCounter
 	Close() error
 }

@@ -35,6 +35,9 @@ var (
 	errMalformedXML     = errorf("MalformedXML", http.StatusBadRequest, "The XML you provided was not well-formed or did not validate against our published schema.")
 	errMissingLength    = errorf("MissingContentLength", http.StatusLengthRequired, "You must provide the Content-Length HTTP header.")
 	errInternal         = errorf("InternalError", http.StatusInternalServerError, "We encountered an internal error. Please try again.")
+	// errShareLinkRevoked is wrapped (not returned bare) so the log keeps
+	// the registry's reason; toAPIError finds it with errors.As.
+	errShareLinkRevoked = errorf("AccessDenied", http.StatusForbidden, "This share link has been revoked or has expired.")
 )
 
 // mapping lists every domain sentinel the S3 surface can meet, in the one

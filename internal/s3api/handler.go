@@ -40,6 +40,14 @@ type Config struct {
 	Notifications *notify.Router
 	// DisableSigV2 refuses Signature Version 2 requests.
 	DisableSigV2 bool
+	// ShareLinks, when set, is asked about every presigned request carrying
+	// X-Coffer-Share (sharelink.QueryParam) once its signature verifies. An
+	// error means the link was revoked, expired or never existed (403
+	// AccessDenied), except one wrapping meta.ErrUnavailable (503) or a
+	// context error; it must not cache, so a revocation holds at once.
+	ShareLinks interface {
+		Active(ctx context.Context, id string) error
+	}
 }
 
 // Handler is the S3 API's http.Handler. It deliberately does not use

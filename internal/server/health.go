@@ -3,25 +3,20 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 )
 
-// ConsoleHandler serves the console listener. Until the management API and
-// console land it answers health checks only, in the JSON error shape the
-// API will use for everything else.
-func ConsoleHandler(health func() any) http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /api/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, health())
+// ConsoleHandler serves the console listener: the management API under
+// /api/ (api), and, until the web console lands, a JSON 404 elsewhere.
+func ConsoleHandler(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]string{"error": "NotFound", "message": "the web console is not part of this build yet; the management API is under /api/"})
 	})
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "NotFound", "message": "no such endpoint"})
-	})
-	return mux
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
 }

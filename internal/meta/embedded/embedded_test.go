@@ -85,6 +85,8 @@ func TestAfterClose(t *testing.T) {
 	_, checks["GetBucketConfig"] = s.GetBucketConfig(ctx, "b", "cors")
 	checks["DeleteBucketConfig"] = s.DeleteBucketConfig(ctx, "b", "cors")
 	checks["PutObjectTags"] = putTags(s, ctx, "b", "k", nil, nil)
+	_, checks["BucketUsage"] = s.BucketUsage(ctx, "b")
+	_, checks["TotalUsage"] = s.TotalUsage(ctx)
 	for name, err := range checks {
 		if !errors.Is(err, meta.ErrUnavailable) {
 			t.Errorf("%s after Close: err = %v, want ErrUnavailable", name, err)

@@ -27,6 +27,7 @@ const (
 	nsNull          byte = 'N' // nsNull + bucket + 0x00 + key -> vkey of the null version when under nsVersion
 	//                      nsBlobRef + uvarint(len(id)) + id + 0x01 + versionKey[1:] -> empty (a noncurrent version's blob)
 	nsEvent byte = 'E' // nsEvent + lp(target) + be64(seq) -> event record (outbox.go)
+	nsUsage byte = 'S' // nsUsage + bucket + 0x00 + 0x00 -> base usage; + 0x01 + be64(seq) -> a write's delta (usage.go)
 	// Control-plane records (records.go).
 	nsRecord       byte = 'K' // nsRecord + lp(kind) + id -> uvarint(rev) expiry data
 	nsRecordExpiry byte = 'X' // nsRecordExpiry + time key + lp(kind) + id -> empty

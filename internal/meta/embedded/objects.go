@@ -107,6 +107,7 @@ func (s *Store) PutObject(ctx context.Context, obj meta.Object, opts meta.PutOpt
 		return meta.PutResult{}, fmt.Errorf("putting object: %w", err)
 	}
 	defer s.leave()
+	defer s.foldIfDue(obj.Bucket)
 	fail := func(err error) (meta.PutResult, error) {
 		return meta.PutResult{}, fmt.Errorf("putting object %q/%q: %w", obj.Bucket, obj.Key, err)
 	}
@@ -121,16 +122,16 @@ func (s *Store) PutObject(ctx context.Context, obj meta.Object, opts meta.PutOpt
 	kl.Lock()
 	defer kl.Unlock()
 	now := time.Now()
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
 	gone, err := addVersion(batch, s.db, &b, &obj, opts.Cond, now)
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.notice(batch, opts.Notice, &obj, now); err != nil {
+	if err := s.notice(batch.Batch, opts.Notice, &obj, now); err != nil {
 		return fail(err)
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := s.commit(batch, obj.Bucket); err != nil {
 		return fail(err)
 	}
 	return meta.PutResult{VersionID: obj.VersionID, Replaced: s.released(gone)}, nil
@@ -214,8 +215,9 @@ func (s *Store) missing(r pebble.Reader, doing, bucket, key string) error {
 }
 
 // DeleteObject implements meta.Objects. It holds the bucket's read lock
-// when it may write a delete marker (a new record) and the key's mutex
-// across reading the versions and committing. The returned record has no
+// (the bucket record says whether to write a delete marker, and a usage
+// fold must see every delta committed) and the key's mutex across reading
+// the versions and committing. The returned record has no
 // Inline bytes, and its Segments are only those whose blobs no record
 // references any more.
 func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.DeleteOptions) (meta.DeleteResult, error) {
@@ -223,14 +225,15 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 		return meta.DeleteResult{}, fmt.Errorf("deleting object: %w", err)
 	}
 	defer s.leave()
+	defer s.foldIfDue(bucket)
 	fail := func(err error) (meta.DeleteResult, error) {
 		return meta.DeleteResult{}, fmt.Errorf("deleting object %q/%q: %w", bucket, key, err)
 	}
+	bl := s.bucketLock(bucket)
+	bl.RLock()
+	defer bl.RUnlock()
 	var b meta.Bucket
 	if opts.VersionID == "" {
-		bl := s.bucketLock(bucket)
-		bl.RLock()
-		defer bl.RUnlock()
 		var err error
 		if b, err = s.bucketRecord(bucket); err != nil {
 			return fail(err)
@@ -240,7 +243,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 	kl.Lock()
 	defer kl.Unlock()
 	now := time.Now()
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
 	cur, err := readCurrent(s.db, bucket, key)
 	if err != nil {
@@ -281,10 +284,10 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 		gone, subject = v, &v.obj
 		res.VersionID, res.DeleteMarker = v.obj.VersionID, v.obj.DeleteMarker
 	}
-	if err := s.notice(batch, opts.Notice, subject, now); err != nil {
+	if err := s.notice(batch.Batch, opts.Notice, subject, now); err != nil {
 		return fail(err)
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := s.commit(batch, bucket); err != nil {
 		return fail(err)
 	}
 	res.Removed = s.released(gone)

@@ -15,10 +15,12 @@
 // A read-modify-write of one key (conditions, returning the replaced record)
 // holds one of a fixed set of striped mutexes chosen by (bucket, key) across
 // its read and commit. Bucket existence is guarded by striped RWMutexes:
-// PutObject holds the read side, CreateBucket and DeleteBucket the write
-// side, so no object is ever committed into a bucket being deleted. Bucket
-// config writes (configs.go) hold the read side too and no other lock;
-// PutObjectTags, like DeleteObject, holds only the key mutex.
+// PutObject and DeleteObject hold the read side, CreateBucket and
+// DeleteBucket the write side, so no object is ever committed into a bucket
+// being deleted. Bucket config writes (configs.go) hold the read side too
+// and no other lock; UpdateObject (tags, retention) holds only the key
+// mutex. A fold of the usage counters (usage.go) holds the write side for
+// a moment once every foldThreshold counted writes of the bucket.
 //
 // Multipart state (uploads.go) adds striped RWMutexes chosen by upload ID
 // and striped mutexes chosen by (upload ID, part number). Every write of an
@@ -56,8 +58,10 @@ import (
 // nsVersionInline, nsNull) and the outbox (nsEvent): a version 1 directory is
 // a valid version 2 one with no noncurrent versions and no events, so the
 // upgrade only rewrites the schema key; it does so that a version 1 binary
-// then refuses the directory instead of ignoring its versions.
-const schemaVersion = 2
+// then refuses the directory instead of ignoring its versions. Version 3
+// added the usage counters (nsUsage, usage.go); the upgrade builds them by
+// one scan of the records.
+const schemaVersion = 3
 
 const (
 	keyStripes    = 1024 // enough that unrelated keys rarely share a mutex
@@ -99,6 +103,13 @@ type Store struct {
 	bucketLocks [bucketStripes]sync.RWMutex
 
 	seq atomic.Uint64 // the last event Seq handed out (outbox.go)
+
+	// Usage counters (usage.go): the last delta sequence number handed
+	// out, each written bucket's state, and the floor of buckets without
+	// one (every delta left by an earlier run is folded at Open).
+	usageSeq    atomic.Uint64
+	usage       usageStates
+	usageFloor0 uint64
 }
 
 var _ meta.Store = (*Store)(nil)
@@ -143,6 +154,11 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err := s.checkSchema(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
+	if err := s.foldAll(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
+	s.usageSeq.Store(uint64(time.Now().UnixNano()))
+	s.usageFloor0 = s.usageSeq.Load() + 1
 	return s, nil
 }
 
@@ -166,10 +182,22 @@ func (s *Store) checkSchema() error {
 	switch {
 	case len(old) == 1 && old[0] == schemaVersion:
 		return nil
-	case len(old) == 1 && old[0] == 1:
-		if err := s.db.Set(schemaKey, []byte{schemaVersion}, pebble.Sync); err != nil {
-			return fmt.Errorf("upgrading schema version: %w", err)
+	case len(old) == 1 && (old[0] == 1 || old[0] == 2):
+		// Nothing writes before Open returns, so one scan counts exactly
+		// what the counters must start from; the batch that sets them also
+		// sets the version, so a crash leaves either none of it or all.
+		batch := s.db.NewBatch()
+		defer batch.Close()
+		if err := countUsage(s.db, batch); err != nil {
+			return fmt.Errorf("upgrading schema: counting usage: %w", err)
 		}
+		if err := batch.Set(schemaKey, []byte{schemaVersion}, nil); err != nil {
+			return fmt.Errorf("upgrading schema: %w", err)
+		}
+		if err := batch.Commit(pebble.Sync); err != nil {
+			return fmt.Errorf("upgrading schema: %w", err)
+		}
+		s.log.Info("upgraded the metadata schema", "from", old[0], "to", schemaVersion)
 		return nil
 	}
 	return fmt.Errorf("metadata schema version %v, want %d or older: %w", old, schemaVersion, ErrInvalid)
@@ -386,9 +414,9 @@ func (s *Store) UpdateBucket(ctx context.Context, name string, fn func(*meta.Buc
 
 // DeleteBucket implements meta.Buckets. It holds the bucket's write lock, so
 // no PutObject or upload write into it is between its existence check and its
-// commit. The bucket's uploads, their parts and the parts' blob references, and
-// its configs, go in the same batch as the bucket record; the part blobs
-// become orphans.
+// commit. The bucket's uploads, their parts and the parts' blob references,
+// its configs and its usage counters go in the same batch as the bucket
+// record; the part blobs become orphans.
 func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if err := s.enter(ctx); err != nil {
 		return fmt.Errorf("deleting bucket: %w", err)
@@ -429,9 +457,13 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if err := s.dropConfigs(batch, name); err != nil {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}
+	if err := s.dropUsage(batch, name); err != nil {
+		return fmt.Errorf("deleting bucket %q: %w", name, err)
+	}
 	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("deleting bucket %q: %w", name, err)
 	}
+	s.forgetUsage(name)
 	return nil
 }
 

@@ -46,7 +46,9 @@ func (s *Store) CreateUpload(ctx context.Context, u meta.Upload) error {
 		return fmt.Errorf("creating upload: %w", err)
 	}
 	defer s.leave()
-	// The read side keeps DeleteBucket out until the upload is committed.
+	defer s.foldIfDue(bucket)
+	// The read side keeps DeleteBucket out until the upload is committed
+	// (and a usage fold until its delta is).
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -64,14 +66,15 @@ func (s *Store) CreateUpload(ctx context.Context, u meta.Upload) error {
 	if dup {
 		return fmt.Errorf("creating upload %q of %q/%q: id in use: %w", id, bucket, key, ErrInvalid)
 	}
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
+	batch.usage.Uploads++
 	err = batch.Set(uk, encodeUpload(&u), nil)
 	if err == nil {
 		err = batch.Set(uploadTimeKey(u.Initiated, bucket, key, id), nil, nil)
 	}
 	if err == nil {
-		err = batch.Commit(pebble.Sync)
+		err = s.commit(batch, bucket)
 	}
 	if err != nil {
 		return fmt.Errorf("creating upload %q of %q/%q: %w", id, bucket, key, err)
@@ -278,8 +281,9 @@ func (s *Store) ListParts(ctx context.Context, bucket, key, id string, after, li
 
 // deleteUpload adds to batch the removal of upload u, its time index entry,
 // its parts and their blob references.
-func deleteUpload(batch *pebble.Batch, u *meta.Upload, parts []meta.Part) error {
+func deleteUpload(batch *wbatch, u *meta.Upload, parts []meta.Part) error {
 	bucket, key := u.Object.Bucket, u.Object.Key
+	batch.usage.Uploads--
 	if err := batch.Delete(uploadKey(bucket, key, u.ID), nil); err != nil {
 		return err
 	}
@@ -316,6 +320,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 		return meta.PutResult{}, nil, fmt.Errorf("completing upload: %w", err)
 	}
 	defer s.leave()
+	defer s.foldIfDue(bucket)
 	fail := func(err error) (meta.PutResult, []meta.Part, error) {
 		return meta.PutResult{}, nil, fmt.Errorf("completing upload %q of %q/%q: %w", id, bucket, key, err)
 	}
@@ -345,7 +350,7 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 		return fail(err)
 	}
 	now := time.Now()
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
 	// The upload's part references go before obj's references are set: a
 	// later Set of the same key wins.
@@ -356,10 +361,10 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 	if err != nil {
 		return fail(err)
 	}
-	if err := s.notice(batch, opts.Notice, &obj, now); err != nil {
+	if err := s.notice(batch.Batch, opts.Notice, &obj, now); err != nil {
 		return fail(err)
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := s.commit(batch, bucket); err != nil {
 		return fail(err)
 	}
 	used := make(map[string]bool, len(obj.Segments))
@@ -387,6 +392,7 @@ func (s *Store) AbortUpload(ctx context.Context, bucket, key, id string) ([]meta
 	if checkBucketName(bucket) != nil {
 		return nil, fmt.Errorf("aborting upload %q: %w", id, meta.ErrUploadNotFound)
 	}
+	defer s.foldIfDue(bucket)
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -404,11 +410,11 @@ func (s *Store) AbortUpload(ctx context.Context, bucket, key, id string) ([]meta
 	if err != nil {
 		return nil, fmt.Errorf("aborting upload %q: %w", id, err)
 	}
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
 	err = deleteUpload(batch, &u, parts)
 	if err == nil {
-		err = batch.Commit(pebble.Sync)
+		err = s.commit(batch, bucket)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("aborting upload %q: %w", id, err)

@@ -220,10 +220,11 @@ func inlineOf(r pebble.Reader, v *version) ([]byte, error) {
 
 // drop adds to batch the deletion of every key v wrote; overwritten as
 // for removeRecord (a new current version is set in the same batch).
-func drop(batch *pebble.Batch, v *version, overwritten bool) error {
+func drop(batch *wbatch, v *version, overwritten bool) error {
 	b, k := v.obj.Bucket, v.obj.Key
+	batch.counted(&v.obj, v.current, -1)
 	if v.current {
-		return removeRecord(batch, &v.obj, overwritten)
+		return removeRecord(batch.Batch, &v.obj, overwritten)
 	}
 	vk := v.vk()
 	wk := versionKey(b, k, vk)
@@ -239,8 +240,9 @@ func drop(batch *pebble.Batch, v *version, overwritten bool) error {
 
 // setCurrent adds to batch the writes that make the record rec of obj the
 // key's current version.
-func setCurrent(batch *pebble.Batch, obj *meta.Object, rec, inline []byte) error {
+func setCurrent(batch *wbatch, obj *meta.Object, rec, inline []byte) error {
 	b, k := obj.Bucket, obj.Key
+	batch.counted(obj, true, 1)
 	errs := []error{batch.Set(objectKey(b, k), rec, nil)}
 	if inline != nil {
 		errs = append(errs, batch.Set(inlineKey(b, k), inline, nil))
@@ -253,8 +255,9 @@ func setCurrent(batch *pebble.Batch, obj *meta.Object, rec, inline []byte) error
 
 // setNoncurrent adds to batch the writes that store rec of obj at vk under
 // nsVersion.
-func setNoncurrent(batch *pebble.Batch, obj *meta.Object, rec []byte, vk vkey, inline []byte) error {
+func setNoncurrent(batch *wbatch, obj *meta.Object, rec []byte, vk vkey, inline []byte) error {
 	b, k := obj.Bucket, obj.Key
+	batch.counted(obj, false, 1)
 	wk := versionKey(b, k, vk)
 	errs := []error{batch.Set(wk, rec, nil)}
 	if inline != nil {
@@ -272,7 +275,7 @@ func setNoncurrent(batch *pebble.Batch, obj *meta.Object, rec []byte, vk vkey, i
 // move adds to batch the writes that move v to the other key space. The
 // deletions go first: where a blob reference is rewritten under the same key
 // the later Set wins. overwritten as for drop.
-func move(batch *pebble.Batch, r pebble.Reader, v *version, overwritten bool) error {
+func move(batch *wbatch, r pebble.Reader, v *version, overwritten bool) error {
 	inline, err := inlineOf(r, v)
 	if err != nil {
 		return err
@@ -301,7 +304,7 @@ func lockedErr(v *version) error {
 // its key, as PutObject documents, and returns the version that leaves the
 // store (nil if none). The caller holds the bucket's read lock and the key's
 // mutex; b is the bucket's record read under them.
-func addVersion(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, obj *meta.Object, cond *meta.Condition, now time.Time) (gone *version, err error) {
+func addVersion(batch *wbatch, r pebble.Reader, b *meta.Bucket, obj *meta.Object, cond *meta.Condition, now time.Time) (gone *version, err error) {
 	cur, err := readCurrent(r, obj.Bucket, obj.Key)
 	if err != nil {
 		return nil, err
@@ -331,7 +334,7 @@ func addVersion(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, obj *meta.
 // null version, wherever it is, leaves the store (refused when locked).
 // overwritten says that the new version is a current one, set in the same
 // batch.
-func displace(batch *pebble.Batch, r pebble.Reader, bucket, key string, cur *version, enabled, overwritten bool, now time.Time) (gone *version, err error) {
+func displace(batch *wbatch, r pebble.Reader, bucket, key string, cur *version, enabled, overwritten bool, now time.Time) (gone *version, err error) {
 	if !enabled {
 		if cur != nil && cur.obj.VersionID == meta.NullVersion {
 			gone = cur
@@ -357,7 +360,7 @@ func displace(batch *pebble.Batch, r pebble.Reader, bucket, key string, cur *ver
 
 // addMarker adds to batch the writes that make a new delete marker the
 // key's newest version, and returns it and the version that leaves the store.
-func addMarker(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, bucket, key string, cond *meta.Condition, now time.Time) (marker *meta.Object, gone *version, err error) {
+func addMarker(batch *wbatch, r pebble.Reader, b *meta.Bucket, bucket, key string, cond *meta.Condition, now time.Time) (marker *meta.Object, gone *version, err error) {
 	cur, err := readCurrent(r, bucket, key)
 	if err != nil {
 		return nil, nil, err
@@ -387,7 +390,7 @@ func addMarker(batch *pebble.Batch, r pebble.Reader, b *meta.Bucket, bucket, key
 // removeVersion adds to batch the writes that remove v permanently and, when
 // that leaves a non-marker newest version under nsVersion, make it current.
 // cur is the key's current version as read under the key's mutex.
-func removeVersion(batch *pebble.Batch, r pebble.Reader, v, cur *version) error {
+func removeVersion(batch *wbatch, r pebble.Reader, v, cur *version) error {
 	if err := drop(batch, v, false); err != nil {
 		return err
 	}
@@ -459,6 +462,7 @@ func (s *Store) ImportVersions(ctx context.Context, versions []meta.Object) erro
 		return fail(err)
 	}
 	defer s.leave()
+	defer s.foldIfDue(bucket)
 	bl := s.bucketLock(bucket)
 	bl.RLock()
 	defer bl.RUnlock()
@@ -479,7 +483,7 @@ func (s *Store) ImportVersions(ctx context.Context, versions []meta.Object) erro
 	if cur != nil || first != nil {
 		return fail(meta.ErrPreconditionFailed)
 	}
-	batch := s.db.NewBatch()
+	batch := s.newBatch()
 	defer batch.Close()
 	for i := range versions {
 		v := versions[i]
@@ -494,7 +498,7 @@ func (s *Store) ImportVersions(ctx context.Context, versions []meta.Object) erro
 			return fail(err)
 		}
 	}
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if err := s.commit(batch, bucket); err != nil {
 		return fail(err)
 	}
 	return nil

@@ -94,6 +94,14 @@ func Run(t *testing.T, open Opener) {
 		{"Records", h.testRecords},
 		{"RecordsExpiry", h.testRecordsExpiry},
 		{"RecordsRace", h.testRecordsRace},
+		{"UsageMissingBucket", h.testUsageMissingBucket},
+		{"UsageUnversioned", h.testUsageUnversioned},
+		{"UsageVersioned", h.testUsageVersioned},
+		{"UsageSuspended", h.testUsageSuspended},
+		{"UsageUploads", h.testUsageUploads},
+		{"UsageImport", h.testUsageImport},
+		{"UsageBuckets", h.testUsageBuckets},
+		{"UsageRace", h.testUsageRace},
 	} {
 		t.Run(tc.name, tc.fn)
 	}
@@ -184,6 +192,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	if r, err := s2.GetRecord(ctx, "user", "alice"); err != nil || string(r.Data) != "kept" || r.Rev != recRev {
 		t.Errorf("record after reopen = %+v, %v; want revision %d", r, err, recRev)
 	}
+	CheckUsage(t, s2, "keep")
 	// The reopened store must accept writes, and the overwritten record
 	// must still be returned as replaced.
 	rep, err := PutObj(s2, ctx, segmentObject("keep", "over", "blob-newer", 13), nil)

@@ -139,7 +139,9 @@ func (s *Store) ImportVersions(ctx context.Context, versions []meta.Object) erro
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 				st.bucketID, []byte(key), ords[i], v.VersionID, i == 0, v.DeleteMarker, size,
 				encodeObject(v, false), inline, blobIDs(v))
+			st.counted(size, i == 0 && !v.DeleteMarker, 1)
 		}
+		queueUsage(b, t, st.bucketID, st.usage)
 		return b, nil
 	})
 	if err != nil {

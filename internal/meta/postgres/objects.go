@@ -94,6 +94,9 @@ type keyState struct {
 	latest      *version // the newest version, nil when none
 	null        *version // the null version, wherever it is
 	named       *version // the version asked for by a non-null id
+	// usage is what the writes queued so far change in the bucket's usage
+	// counters (usage.go).
+	usage meta.Usage
 }
 
 // current returns the key's current version (its latest unless that is a
@@ -224,12 +227,7 @@ const (
 		VALUES ($1, $2, $3, $4, true, $5, $6, $7, $8, $9)`
 	sqlDeleteVersion = `DELETE FROM versions WHERE bucket_id = $1 AND key = $2 AND ord = $3`
 	sqlNotLatest     = `UPDATE versions SET is_latest = false WHERE bucket_id = $1 AND key = $2 AND ord = $3`
-	// sqlNewLatest marks the newest remaining version latest, after a
-	// removal of the latest one.
-	sqlNewLatest = `UPDATE versions SET is_latest = true
-		WHERE bucket_id = $1 AND key = $2
-		AND ord = (SELECT max(ord) FROM versions WHERE bucket_id = $1 AND key = $2)`
-	sqlUpdateRecord = `UPDATE versions SET record = $4 WHERE bucket_id = $1 AND key = $2 AND ord = $3`
+	sqlUpdateRecord  = `UPDATE versions SET record = $4 WHERE bucket_id = $1 AND key = $2 AND ord = $3`
 )
 
 // blobIDs returns the blob_ids column of obj: NULL when it has no segment.
@@ -264,6 +262,7 @@ func (s *Store) addVersion(b *pgx.Batch, st *keyState, obj *meta.Object, cond *m
 	}
 	b.Queue(sqlInsertVersion, st.bucketID, []byte(obj.Key), ord, obj.VersionID, false, obj.Size,
 		encodeObject(obj, false), obj.Inline, blobIDs(obj))
+	st.counted(obj.Size, true, 1)
 	return gone, nil
 }
 
@@ -285,9 +284,14 @@ func displace(b *pgx.Batch, st *keyState, enabled bool, now time.Time) (gone *ve
 			return nil, lockedErr(gone)
 		}
 		b.Queue(sqlDeleteVersion, st.bucketID, key, gone.ord)
+		st.counted(sizeOf(gone), isCurrent(gone), -1)
 	}
 	if st.latest != nil && (gone == nil || st.latest.ord != gone.ord) {
 		b.Queue(sqlNotLatest, st.bucketID, key, st.latest.ord)
+		if cur := st.current(); cur != nil {
+			st.usage.Objects--
+			st.usage.Bytes -= cur.obj.Size
+		}
 	}
 	return gone, nil
 }
@@ -311,6 +315,7 @@ func addMarker(b *pgx.Batch, st *keyState, cond *meta.Condition, now time.Time) 
 	}
 	b.Queue(sqlInsertVersion, st.bucketID, []byte(st.key), ord, m.VersionID, true, int64(0),
 		encodeObject(m, false), nil, nil)
+	st.counted(0, false, 1)
 	return m, gone, nil
 }
 
@@ -345,6 +350,7 @@ func (s *Store) PutObject(ctx context.Context, obj meta.Object, opts meta.PutOpt
 			return nil, err
 		}
 		queueNotice(b, opts.Notice, &obj, now)
+		queueUsage(b, t, st.bucketID, st.usage)
 		return b, nil
 	})
 	if err != nil {
@@ -553,13 +559,15 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 				return nil, lockedErr(v)
 			}
 			b.Queue(sqlDeleteVersion, st.bucketID, []byte(key), v.ord)
+			st.counted(sizeOf(v), isCurrent(v), -1)
 			if v.obj.IsLatest {
-				b.Queue(sqlNewLatest, st.bucketID, []byte(key))
+				queueNewLatest(b, t, st)
 			}
 			gone, subject = v, &v.obj
 			res.VersionID, res.DeleteMarker = v.obj.VersionID, v.obj.DeleteMarker
 		}
 		queueNotice(b, opts.Notice, subject, now)
+		queueUsage(b, t, st.bucketID, st.usage)
 		return b, nil
 	})
 	if err != nil {

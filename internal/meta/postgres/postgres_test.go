@@ -170,5 +170,7 @@ func callAll(ctx context.Context, s meta.Store) map[string]error {
 	checks["DeleteRecord"] = s.DeleteRecord(ctx, "k", "i", meta.RevAny)
 	_, checks["ListRecords"] = s.ListRecords(ctx, "k", "", 0)
 	_, checks["PurgeExpiredRecords"] = s.PurgeExpiredRecords(ctx, time.Now(), 0)
+	_, checks["BucketUsage"] = s.BucketUsage(ctx, "b")
+	_, checks["TotalUsage"] = s.TotalUsage(ctx)
 	return checks
 }

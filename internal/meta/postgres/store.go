@@ -476,6 +476,7 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 		last := &pgx.Batch{}
 		last.Queue(`DELETE FROM parts WHERE upload_row = ANY($1)`, uploads)
 		last.Queue(`DELETE FROM bucket_configs WHERE bucket_id = $1`, id)
+		last.Queue(`DELETE FROM bucket_usage WHERE bucket_id = $1`, id)
 		last.Queue(`DELETE FROM buckets WHERE id = $1`, id)
 		return last, nil
 	})

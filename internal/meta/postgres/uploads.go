@@ -63,10 +63,15 @@ func (s *Store) CreateUpload(ctx context.Context, u meta.Upload) error {
 		b := &pgx.Batch{}
 		b.Queue(sqlLockShared, s.bucketLock(bucket))
 		queueBucketID(b, bucket, &bucketID)
-		b.Queue(`INSERT INTO uploads (bucket_id, key, upload_id, initiated_ns, record)
-			SELECT id, $2, $3, $4, $5 FROM buckets WHERE name = $1
-			ON CONFLICT (bucket_id, key, upload_id) DO NOTHING`,
-			bucket, []byte(key), []byte(id), saturatedNanos(u.Initiated), encodeUpload(&u)).Exec(func(tag pgconn.CommandTag) error {
+		// The counter's upsert follows the insert only when there was one;
+		// the statement's row count is then 1, else 0.
+		b.Queue(`WITH ins AS (INSERT INTO uploads (bucket_id, key, upload_id, initiated_ns, record)
+				SELECT id, $2, $3, $4, $5 FROM buckets WHERE name = $1
+				ON CONFLICT (bucket_id, key, upload_id) DO NOTHING
+				RETURNING bucket_id)
+			INSERT INTO bucket_usage AS u (bucket_id, shard, uploads)
+			SELECT bucket_id, $6::smallint, 1 FROM ins `+usageSet,
+			bucket, []byte(key), []byte(id), saturatedNanos(u.Initiated), encodeUpload(&u), usageShard(t)).Exec(func(tag pgconn.CommandTag) error {
 			inserted = tag.RowsAffected() == 1
 			return nil
 		})
@@ -338,10 +343,12 @@ func (s *Store) CompleteUpload(ctx context.Context, bucket, key, id string, obj 
 		now := time.Now()
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM uploads WHERE row_id = $1`, *row)
+		st.usage.Uploads--
 		if gone, err = s.addVersion(b, st, &obj, opts.Cond, now); err != nil {
 			return nil, err
 		}
 		queueNotice(b, opts.Notice, &obj, now)
+		queueUsage(b, t, st.bucketID, st.usage)
 		return b, nil
 	})
 	if err != nil {
@@ -388,7 +395,9 @@ func (s *Store) AbortUpload(ctx context.Context, bucket, key, id string) ([]meta
 			parts, err = collectParts(rows)
 			return err
 		})
-		b.Queue(`DELETE FROM uploads WHERE row_id = (`+sqlUploadRow+`)`, bucket, []byte(key), []byte(id))
+		b.Queue(`WITH d AS (DELETE FROM uploads WHERE row_id = (`+sqlUploadRow+`) RETURNING bucket_id)
+			INSERT INTO bucket_usage AS u (bucket_id, shard, uploads)
+			SELECT bucket_id, $4::smallint, -1 FROM d `+usageSet, bucket, []byte(key), []byte(id), usageShard(t))
 		return b, nil
 	})
 	if err == nil && !found {

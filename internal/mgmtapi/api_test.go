@@ -1,0 +1,102 @@
+package mgmtapi_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cofferstore/coffer/internal/mgmtapi"
+	"github.com/cofferstore/coffer/internal/session"
+)
+
+func TestUnknownRouteIsJSON404(t *testing.T) {
+	e := newEnv(t)
+	e.root().do("GET", "/api/no/such/thing", nil).wantError(http.StatusNotFound, "NotFound")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	r := e.anon().do("GET", "/api/health", nil).want(http.StatusOK)
+	for k, v := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+		"Cache-Control":          "no-store",
+	} {
+		if got := r.Header.Get(k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if !strings.Contains(r.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("Content-Security-Policy = %q", r.Header.Get("Content-Security-Policy"))
+	}
+	if r.Header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id")
+	}
+}
+
+func TestAuthenticationRequired(t *testing.T) {
+	e := newEnv(t)
+	r := e.anon().do("GET", "/api/stats", nil).wantError(http.StatusUnauthorized, "Unauthorized")
+	if r.Header.Get("WWW-Authenticate") == "" {
+		t.Error("401 without WWW-Authenticate")
+	}
+	c := e.anon()
+	c.bearer = "not.a.jwt"
+	c.do("GET", "/api/stats", nil).wantError(http.StatusUnauthorized, "InvalidToken")
+	c.bearer = "plain-token-that-is-unknown"
+	c.do("GET", "/api/stats", nil).wantError(http.StatusUnauthorized, "InvalidCredentials")
+	c = e.anon()
+	c.header.Set("Authorization", "Basic cm9vdDpyb290")
+	c.do("GET", "/api/stats", nil).wantError(http.StatusUnauthorized, "Unauthorized")
+}
+
+func TestCSRFOnCookieWrites(t *testing.T) {
+	e := newEnv(t)
+	c := e.cookie(session.Subject{User: rootUser, Root: true})
+	// Reads need no CSRF token.
+	c.do("GET", "/api/buckets", nil).want(http.StatusOK)
+	token := c.csrf
+	c.csrf = ""
+	c.do("POST", "/api/buckets", map[string]any{"name": "csrf-bucket"}).wantError(http.StatusForbidden, "CSRFTokenInvalid")
+	c.csrf = "wrong" + token
+	c.do("POST", "/api/buckets", map[string]any{"name": "csrf-bucket"}).wantError(http.StatusForbidden, "CSRFTokenInvalid")
+	c.csrf = token
+	c.do("POST", "/api/buckets", map[string]any{"name": "csrf-bucket"}).want(http.StatusCreated)
+	// A Bearer caller is not exposed to CSRF (browsers do not add the
+	// header on their own) and needs no token.
+	e.root().do("DELETE", "/api/buckets/csrf-bucket", nil).want(http.StatusNoContent)
+}
+
+func TestCORS(t *testing.T) {
+	e := newEnv(t, func(c *mgmtapi.Config) { c.AllowedOrigins = []string{"https://console.example"} })
+	c := e.anon()
+	c.header.Set("Origin", "https://console.example")
+	c.header.Set("Access-Control-Request-Method", "POST")
+	r := c.do("OPTIONS", "/api/buckets", nil).want(http.StatusNoContent)
+	if r.Header.Get("Access-Control-Allow-Origin") != "https://console.example" || r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Fatalf("preflight headers: %v", r.Header)
+	}
+	c.header.Set("Origin", "https://evil.example")
+	r = c.do("OPTIONS", "/api/buckets", nil).want(http.StatusForbidden)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("disallowed origin got CORS headers")
+	}
+	c.header.Del("Access-Control-Request-Method")
+	r = c.do("GET", "/api/health", nil).want(http.StatusOK)
+	if r.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Fatal("disallowed origin got CORS headers on a simple request")
+	}
+}
+
+func TestJSONBodyLimits(t *testing.T) {
+	e := newEnv(t)
+	root := e.root()
+	big := `{"name":"` + strings.Repeat("a", 1<<20) + `"}`
+	root.header.Set("Content-Type", "application/json")
+	root.do("POST", "/api/buckets", big).wantError(http.StatusRequestEntityTooLarge, "PayloadTooLarge")
+	root.do("POST", "/api/buckets", `{"name":`).wantError(http.StatusBadRequest, "InvalidJSON")
+	root.do("POST", "/api/buckets", ``).wantError(http.StatusBadRequest, "InvalidRequest")
+	root.header.Set("Content-Type", "text/plain")
+	root.do("POST", "/api/buckets", `{"name":"x"}`).wantError(http.StatusUnsupportedMediaType, "UnsupportedMediaType")
+}
