@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cofferstore/coffer/test/coffertest"
 )
@@ -128,6 +129,46 @@ func TestClusterSessions(t *testing.T) {
 		}
 	}
 
+	// A task started on one node is polled on another, and its archive
+	// downloaded on a third with a one-time ticket issued by the first;
+	// the ticket then fails everywhere.
+	if st := presigned(t, "PUT", mustShare(t, n0, tok, "shared", "zipme.txt"), n0); st != http.StatusOK {
+		t.Fatalf("uploading through a share link: status %d", st)
+	}
+	var task struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	if st := apiCall(t, n1, "POST", "/api/tasks/zip", tok, map[string]any{"bucket": "shared", "prefix": ""}, &task); st != http.StatusAccepted || task.ID == "" {
+		t.Fatalf("starting a zip task: status %d", st)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for task.Status != "done" {
+		if time.Now().After(deadline) {
+			t.Fatalf("zip task still %q after 30 s", task.Status)
+		}
+		time.Sleep(100 * time.Millisecond)
+		if st := apiCall(t, c.nodes[time.Now().Nanosecond()%3], "GET", "/api/tasks/"+task.ID, tok, nil, &task); st != http.StatusOK {
+			t.Fatalf("polling the task: status %d", st)
+		}
+		if task.Status == "failed" || task.Status == "interrupted" {
+			t.Fatalf("zip task %s", task.Status)
+		}
+	}
+	var ticket struct{ Ticket string }
+	if st := apiCall(t, n0, "POST", "/api/auth/sse-ticket", tok, map[string]any{"resourceType": "task", "resource": task.ID}, &ticket); st != http.StatusOK || ticket.Ticket == "" {
+		t.Fatalf("issuing a ticket: status %d", st)
+	}
+	download := "/api/tasks/" + task.ID + "/download?ticket=" + ticket.Ticket
+	if st := apiCall(t, n2, "GET", download, "", nil, nil); st != http.StatusOK {
+		t.Fatalf("downloading with a ticket from another node: status %d", st)
+	}
+	for _, n := range c.nodes {
+		if st := apiCall(t, n, "GET", download, "", nil, nil); st != http.StatusUnauthorized {
+			t.Fatalf("second use of a ticket on %s: status %d, want 401", n.Console, st)
+		}
+	}
+
 	// The login limit (5 a minute per client address) is shared. Twelve
 	// bad logins spread over three nodes are four per node: separate
 	// per-node counters would refuse none, a shared one refuses at least
@@ -145,6 +186,16 @@ func TestClusterSessions(t *testing.T) {
 	if limited < 2 {
 		t.Fatalf("%d of 12 bad logins were rate-limited across 3 nodes; the limit is 5 per minute in total", limited)
 	}
+}
+
+// mustShare makes a PUT share link on node.
+func mustShare(t *testing.T, node *coffertest.Server, tok, bucket, key string) string {
+	t.Helper()
+	var link struct{ URL string }
+	if st := apiCall(t, node, "POST", "/api/presigned-urls", tok, map[string]any{"bucket_name": bucket, "object_key": key, "method": "PUT", "expires_in": 600}, &link); st != http.StatusCreated {
+		t.Fatalf("creating a share link: status %d", st)
+	}
+	return link.URL
 }
 
 // presigned sends a share link's request to node (the URL names node 0;
