@@ -2,19 +2,15 @@ package session
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/embedded"
 	"github.com/cofferstore/coffer/internal/meta/postgres"
+	"github.com/cofferstore/coffer/internal/meta/postgres/pgtest"
 )
 
 // A backend opens n handles on one fresh store: n Stores on one database
@@ -48,60 +44,15 @@ func openEmbedded(t *testing.T, n int) []meta.Store {
 	return out
 }
 
-// pgDSN is the database the tests use: COFFER_TEST_POSTGRES, or the
-// PostgreSQL of the development machines and CI (as in meta/postgres).
-func pgDSN() string {
-	if dsn := os.Getenv("COFFER_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// needPostgres skips the test when PostgreSQL is unreachable, or fails it
-// under CI=true, where a skipped run would hide a broken store.
-func needPostgres(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, pgDSN())
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is unreachable: %v", pgDSN(), err)
-		}
-		t.Skipf("PostgreSQL at %s is unreachable (set CI=true to fail instead): %v", pgDSN(), err)
-	}
-}
-
 func openPostgres(t *testing.T, n int) []meta.Store {
 	t.Helper()
-	needPostgres(t)
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "coffer_test_session_" + hex.EncodeToString(b[:])
-	// Registered first so it runs last, after the stores are closed.
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, pgDSN())
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
+	pgtest.Need(t)
+	// Registered first so it is dropped last, after the stores are closed.
+	schema := pgtest.NewSchema(t)
 	out := make([]meta.Store, n)
 	for i := range out {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		s, err := postgres.Open(ctx, pgDSN(), postgres.Options{Schema: schema, Logger: quietLogger(), MaxConns: 8})
+		s, err := postgres.Open(ctx, pgtest.DSN(), postgres.Options{Schema: schema, Logger: quietLogger(), MaxConns: 8})
 		cancel()
 		if err != nil {
 			t.Fatalf("opening postgres store: %v", err)

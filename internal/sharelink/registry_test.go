@@ -2,22 +2,18 @@ package sharelink
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/embedded"
 	"github.com/cofferstore/coffer/internal/meta/postgres"
+	"github.com/cofferstore/coffer/internal/meta/postgres/pgtest"
 )
 
 // backend opens the store a test runs on, and returns a function giving a
@@ -40,64 +36,14 @@ func embeddedBackend() backend {
 	}}
 }
 
-// testDSN is the database the tests use: COFFER_TEST_POSTGRES, or the
-// PostgreSQL of the development machines and CI (as internal/meta/postgres).
-func testDSN() string {
-	if dsn := os.Getenv("COFFER_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// needDB skips when PostgreSQL is unreachable, or fails under CI=true,
-// where a skipped run would hide a broken store.
-func needDB(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, testDSN())
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is unreachable: %v", testDSN(), err)
-		}
-		t.Skipf("PostgreSQL at %s is unreachable (set CI=true to fail instead): %v", testDSN(), err)
-	}
-}
-
-// newSchema returns a fresh schema, dropped when the test ends.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "coffer_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testDSN())
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
-
 func postgresBackend() backend {
 	return backend{name: "postgres", open: func(t *testing.T) (meta.Store, func() meta.Store) {
-		needDB(t)
-		schema := newSchema(t)
+		pgtest.Need(t)
+		schema := pgtest.NewSchema(t)
 		open := func() meta.Store {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			s, err := postgres.Open(ctx, testDSN(), postgres.Options{Schema: schema, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			s, err := postgres.Open(ctx, pgtest.DSN(), postgres.Options{Schema: schema, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 			if err != nil {
 				t.Fatalf("opening postgres store: %v", err)
 			}

@@ -2,73 +2,16 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/cofferstore/coffer/internal/meta"
 	"github.com/cofferstore/coffer/internal/meta/metatest"
+	"github.com/cofferstore/coffer/internal/meta/postgres/pgtest"
 )
-
-// testDSN is the database the tests use: COFFER_TEST_POSTGRES, or the
-// PostgreSQL of the development machines and CI.
-func testDSN() string {
-	if dsn := os.Getenv("COFFER_TEST_POSTGRES"); dsn != "" {
-		return dsn
-	}
-	return "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-}
-
-// needDB skips the test when PostgreSQL is unreachable, or fails it in CI
-// (CI=true), where a skipped conformance run would hide a broken store.
-func needDB(t testing.TB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, testDSN())
-	if err == nil {
-		err = conn.Ping(ctx)
-		conn.Close(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL at %s is unreachable: %v", testDSN(), err)
-		}
-		t.Skipf("PostgreSQL at %s is unreachable (set CI=true to fail instead): %v", testDSN(), err)
-	}
-}
-
-// newSchema returns a fresh schema name, dropped with everything in it
-// when the test ends, so that parallel test runs never share tables.
-func newSchema(t testing.TB) string {
-	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "coffer_test_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, testDSN())
-		if err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA IF EXISTS `+pgx.Identifier{schema}.Sanitize()+` CASCADE`); err != nil {
-			t.Errorf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
 
 func testLogger(t testing.TB) *slog.Logger {
 	if testing.Verbose() {
@@ -174,3 +117,10 @@ func callAll(ctx context.Context, s meta.Store) map[string]error {
 	_, checks["TotalUsage"] = s.TotalUsage(ctx)
 	return checks
 }
+
+// Shorthands for the shared helpers, used throughout this package's tests.
+var (
+	testDSN   = pgtest.DSN
+	needDB    = pgtest.Need
+	newSchema = pgtest.NewSchema
+)
