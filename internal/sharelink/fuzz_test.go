@@ -37,7 +37,7 @@ func FuzzIDFromQuery(f *testing.F) {
 				t.Fatalf("not found but id %q", id)
 			}
 		} else {
-			again, found2, err := IDFromQuery(QueryParam + "=" + string(appendEncoded(nil, id, false)))
+			again, found2, err := IDFromQuery(QueryParam + "=" + string(sigv4.AppendEncoded(nil, id, false)))
 			if err != nil || !found2 || again != id {
 				t.Fatalf("re-encoded id %q came back as %q, %v, %v", id, again, found2, err)
 			}

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cofferstore/coffer/internal/sigv4"
 )
 
 // internal/sigv4 only verifies; signing lives here so that the verifier
@@ -59,7 +61,7 @@ func presign(in presignInput) string {
 	params = append(params, in.extra...)
 	query := canonicalQuery(params)
 
-	canonicalPath := "/" + in.bucket + "/" + string(appendEncoded(nil, in.key, true))
+	canonicalPath := "/" + in.bucket + "/" + string(sigv4.AppendEncoded(nil, in.key, true))
 	var cr strings.Builder
 	cr.WriteString(in.method)
 	cr.WriteByte('\n')
@@ -73,8 +75,10 @@ func presign(in presignInput) string {
 	crHash := sha256.Sum256([]byte(cr.String()))
 
 	sts := algorithm + "\n" + amzDate + "\n" + scope + "\n" + hex.EncodeToString(crHash[:])
-	key := signingKey(in.secret, day, in.region)
-	sig := hmacSum(key[:], []byte(sts))
+	key := sigv4.SigningKey(in.secret, day, in.region)
+	mac := hmac.New(sha256.New, key[:])
+	mac.Write([]byte(sts))
+	sig := mac.Sum(nil)
 
 	return in.scheme + "://" + in.host + wirePath(in.bucket, in.key) + "?" + query +
 		"&X-Amz-Signature=" + hex.EncodeToString(sig[:])
@@ -86,7 +90,7 @@ func presign(in presignInput) string {
 func canonicalQuery(params [][2]string) string {
 	enc := make([][2]string, len(params))
 	for i, p := range params {
-		enc[i] = [2]string{string(appendEncoded(nil, p[0], false)), string(appendEncoded(nil, p[1], false))}
+		enc[i] = [2]string{string(sigv4.AppendEncoded(nil, p[0], false)), string(sigv4.AppendEncoded(nil, p[1], false))}
 	}
 	slices.SortFunc(enc, func(a, b [2]string) int {
 		if c := strings.Compare(a[0], b[0]); c != 0 {
@@ -115,54 +119,16 @@ func canonicalQuery(params [][2]string) string {
 func wirePath(bucket, key string) string {
 	b := make([]byte, 0, len(bucket)+len(key)*2+2)
 	b = append(b, '/')
-	b = appendEncoded(b, bucket, false)
+	b = sigv4.AppendEncoded(b, bucket, false)
 	for seg := range strings.SplitSeq(key, "/") {
 		if seg == "." || seg == ".." {
 			b = append(b, "%2F"...)
 		} else {
 			b = append(b, '/')
 		}
-		b = appendEncoded(b, seg, false)
+		b = sigv4.AppendEncoded(b, seg, false)
 	}
 	return string(b)
-}
-
-const upperHex = "0123456789ABCDEF"
-
-// unreserved reports the bytes SigV4 leaves unencoded (RFC 3986 unreserved).
-func unreserved(c byte) bool {
-	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '_' || c == '.' || c == '~'
-}
-
-// appendEncoded percent-encodes every byte of s outside the unreserved set
-// (and '/' unless keepSlash), as SigV4 canonicalisation does.
-func appendEncoded(dst []byte, s string, keepSlash bool) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved(c) || c == '/' && keepSlash {
-			dst = append(dst, c)
-			continue
-		}
-		dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
-	}
-	return dst
-}
-
-func hmacSum(key, data []byte) [32]byte {
-	m := hmac.New(sha256.New, key)
-	m.Write(data)
-	var out [32]byte
-	m.Sum(out[:0])
-	return out
-}
-
-// signingKey runs the SigV4 key derivation for the s3 service.
-func signingKey(secret, day, region string) [32]byte {
-	k := hmacSum([]byte("AWS4"+secret), []byte(day))
-	k = hmacSum(k[:], []byte(region))
-	k = hmacSum(k[:], []byte(service))
-	return hmacSum(k[:], []byte(scopeTerminator))
 }
 
 // parseEndpoint accepts a bare scheme://host[:port] (an optional trailing

@@ -342,3 +342,15 @@ func (c *keyCache) get(secret, date, region string) [32]byte {
 	c.mu.Unlock()
 	return v
 }
+
+// AppendEncoded appends s percent-encoded by SigV4's rule (every byte
+// outside RFC 3986's unreserved set as %XX; '/' kept when keepSlash), for
+// code that signs requests, such as share links, and must encode exactly
+// as the verifier does.
+func AppendEncoded(dst []byte, s string, keepSlash bool) []byte {
+	return appendEncoded(dst, s, keepSlash)
+}
+
+// SigningKey derives the SigV4 signing key of the s3 service for a secret,
+// a day (YYYYMMDD) and a region.
+func SigningKey(secret, day, region string) [32]byte { return deriveSigningKey(secret, day, region) }
