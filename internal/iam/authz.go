@@ -46,6 +46,12 @@ type Request struct {
 	// policy that applies names such a key; an object that does not exist
 	// should return no tags and no error.
 	ObjectTags func(ctx context.Context) (map[string]string, error)
+	// ObjectACL, when set on an object request, returns the stored ACL of
+	// the object version the request addresses, as DecodeACL reads it:
+	// ACL{} when the version has none or does not exist. It is called only
+	// for the actions object ACLs grant (reading the object, reading or
+	// writing its ACL) and only when nothing else has allowed the request.
+	ObjectACL func(ctx context.Context) (ACL, error)
 }
 
 // Resource returns the ARN the request's action applies to.
@@ -76,9 +82,10 @@ var accountActions = []string{"s3:CreateBucket", "s3:ListAllMyBuckets"}
 //     groups' identity policies, the bucket policy) wins;
 //   - the bucket's owner may do everything to its bucket;
 //   - otherwise an Allow from an identity policy, from the bucket policy
-//     (whose Principal names the user, its canonical id, or "*"), or from
-//     a grant of the bucket ACL (unless the bucket's ownership is
-//     OwnershipEnforced) allows;
+//     (whose Principal names the user, its canonical id, or "*"), from a
+//     grant of the bucket ACL, or from the object's ACL (a grant, or being
+//     the object's owner for its ACL) allows; ACLs count only while the
+//     bucket's ownership is not OwnershipEnforced;
 //   - a user with no attached policy may create buckets and list its own;
 //   - anything else is denied. Anonymous callers can be allowed only by a
 //     bucket policy or ACL granting everyone.
@@ -167,7 +174,46 @@ func (m *IAM) Authorize(ctx context.Context, p Principal, req Request) error {
 	if acl.allows(p, req.Action) {
 		return nil
 	}
+	if req.Key != "" && req.ObjectACL != nil && objectACLAction(req.Action) {
+		ok, err := m.objectACLAllows(ctx, p, req)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
 	return denied("no policy or ACL allows it")
+}
+
+// objectACLAllows reports whether the ACL of the object the request
+// addresses allows it.
+func (m *IAM) objectACLAllows(ctx context.Context, p Principal, req Request) (bool, error) {
+	acl, err := req.ObjectACL(ctx)
+	if err != nil {
+		return false, fmt.Errorf("authorizing: reading object ACL: %w", err)
+	}
+	if acl.Owner == "" && len(acl.Grants) == 0 {
+		return false, nil
+	}
+	disabled, err := m.aclsDisabled(ctx, req.Bucket)
+	if err != nil || disabled {
+		return false, err
+	}
+	return acl.allowsObject(p, req.Action), nil
+}
+
+// aclsDisabled reports whether the bucket's ownership setting disables
+// ACLs.
+func (m *IAM) aclsDisabled(ctx context.Context, bucket string) (bool, error) {
+	own, err := m.buckets.BucketConfig(ctx, bucket, ConfigOwnership)
+	switch {
+	case errors.Is(err, meta.ErrConfigNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("authorizing: reading bucket ownership: %w", err)
+	}
+	return string(own) == OwnershipEnforced, nil
 }
 
 // decide evaluates the policies together: any Deny wins, then any Allow.
@@ -256,13 +302,9 @@ func (m *IAM) bucketACL(ctx context.Context, bucket string) (ACL, error) {
 	if len(acl.Grants) == 0 {
 		return acl, nil
 	}
-	own, err := m.buckets.BucketConfig(ctx, bucket, ConfigOwnership)
-	switch {
-	case errors.Is(err, meta.ErrConfigNotFound):
-	case err != nil:
-		return ACL{}, fmt.Errorf("authorizing: reading bucket ownership: %w", err)
-	case string(own) == OwnershipEnforced:
-		return ACL{}, nil
+	disabled, err := m.aclsDisabled(ctx, bucket)
+	if err != nil || disabled {
+		return ACL{}, err
 	}
 	return acl, nil
 }

@@ -3,6 +3,7 @@ package iam
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ func authzWorld(t *testing.T) *env {
 		{Name: "eve", Groups: []string{"writers"}},
 		{Name: "frank", Disabled: true},
 		{Name: "grace", Policies: []string{"admin"}},
+		{Name: "henry"}, // another account
 	} {
 		must[User](t)(m.CreateUser(ctx, u))
 	}
@@ -42,6 +44,7 @@ func authzWorld(t *testing.T) *env {
 		{Name: "acl-enforced", Owner: "alice"},
 		{Name: "tagged", Owner: "alice"},
 		{Name: "until", Owner: "alice"},
+		{Name: "acl-deny", Owner: "alice"},
 	} {
 		b.Created = time.Now()
 		if err := e.store.CreateBucket(ctx, b); err != nil {
@@ -93,6 +96,8 @@ func authzWorld(t *testing.T) *env {
 	put("acl-world", ConfigACL, aclOf("public-read-write"))
 	put("acl-enforced", ConfigACL, aclOf("public-read-write"))
 	put("acl-enforced", ConfigOwnership, OwnershipEnforced)
+	put("acl-deny", ConfigPolicy, `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::acl-deny/secret/*"}]}`)
 	return e
 }
 
@@ -112,6 +117,19 @@ func TestAuthorizeTable(t *testing.T) {
 			return map[string]string{"scratch": v}, nil
 		}
 	}
+	var aclReads atomic.Int32
+	// obj is an object request whose object has an ACL of grants (and an
+	// owner other than the bucket's when owner is set).
+	obj := func(action, bucket, key, owner string, grants ...Grant) Request {
+		return Request{Action: action, Bucket: bucket, Key: key, ObjectACL: func(context.Context) (ACL, error) {
+			aclReads.Add(1)
+			return ACL{Owner: owner, Grants: grants}, nil
+		}}
+	}
+	to := func(who, perm string) Grant {
+		return Grant{Grantee{Type: GranteeCanonicalUser, ID: CanonicalID(who)}, perm}
+	}
+	everyone := Grant{Grantee{Type: GranteeGroup, URI: GroupAllUsers}, PermRead}
 	cases := []struct {
 		name   string
 		p      Principal
@@ -189,6 +207,41 @@ func TestAuthorizeTable(t *testing.T) {
 		{"public-read-write: not the ACL itself", anon, Request{Action: "s3:PutBucketAcl", Bucket: "acl-world"}, ErrAccessDenied, ""},
 		{"ACLs disabled by ownership", anon, Request{Action: "s3:PutObject", Bucket: "acl-enforced", Key: "k"}, ErrAccessDenied, ""},
 		{"ACLs disabled, owner unaffected", user("alice"), Request{Action: "s3:PutObject", Bucket: "acl-enforced", Key: "k"}, nil, ""},
+
+		// Object ACLs.
+		{"public-read object: anonymous GET", anon, obj("s3:GetObject", "alices", "k", "", everyone), nil, ""},
+		{"public-read object: anonymous GET of the version", anon, obj("s3:GetObjectVersion", "alices", "k", "", everyone), nil, ""},
+		{"public-read object: not its ACL", anon, obj("s3:GetObjectAcl", "alices", "k", "", everyone), ErrAccessDenied, ""},
+		{"public-read object: no writes", anon, obj("s3:PutObject", "alices", "k", "", everyone), ErrAccessDenied, ""},
+		{"public-read object: no deletes", anon, obj("s3:DeleteObject", "alices", "k", "", everyone), ErrAccessDenied, ""},
+		{"public-read object: no listing", anon, obj("s3:ListBucket", "alices", "", "", everyone), ErrAccessDenied, ""},
+		{"READ to a user", user("henry"), obj("s3:GetObject", "alices", "k", "", to("henry", PermRead)), nil, ""},
+		{"READ to another user", user("carol"), obj("s3:GetObject", "acl-deny", "k", "", to("henry", PermRead)), ErrAccessDenied, ""},
+		{"READ is not READ_ACP", user("henry"), obj("s3:GetObjectAcl", "alices", "k", "", to("henry", PermRead)), ErrAccessDenied, ""},
+		{"READ does not write", user("henry"), obj("s3:PutObject", "alices", "k", "", to("henry", PermRead)), ErrAccessDenied, ""},
+		{"READ_ACP reads the ACL", user("henry"), obj("s3:GetObjectAcl", "alices", "k", "", to("henry", PermReadACP)), nil, ""},
+		{"READ_ACP reads a version's ACL", user("henry"), obj("s3:GetObjectVersionAcl", "alices", "k", "", to("henry", PermReadACP)), nil, ""},
+		{"READ_ACP does not read the object", user("henry"), obj("s3:GetObject", "alices", "k", "", to("henry", PermReadACP)), ErrAccessDenied, ""},
+		{"READ_ACP does not write the ACL", user("henry"), obj("s3:PutObjectAcl", "alices", "k", "", to("henry", PermReadACP)), ErrAccessDenied, ""},
+		{"WRITE_ACP writes the ACL", user("henry"), obj("s3:PutObjectAcl", "alices", "k", "", to("henry", PermWriteACP)), nil, ""},
+		{"WRITE_ACP writes a version's ACL", user("henry"), obj("s3:PutObjectVersionAcl", "alices", "k", "", to("henry", PermWriteACP)), nil, ""},
+		{"WRITE_ACP does not read", user("henry"), obj("s3:GetObject", "alices", "k", "", to("henry", PermWriteACP)), ErrAccessDenied, ""},
+		{"WRITE on an object means nothing", user("henry"), obj("s3:PutObject", "alices", "k", "", to("henry", PermWrite)), ErrAccessDenied, ""},
+		{"FULL_CONTROL reads", user("henry"), obj("s3:GetObject", "alices", "k", "", to("henry", PermFullControl)), nil, ""},
+		{"FULL_CONTROL writes the ACL", user("henry"), obj("s3:PutObjectAcl", "alices", "k", "", to("henry", PermFullControl)), nil, ""},
+		{"FULL_CONTROL does not delete", user("henry"), obj("s3:DeleteObject", "alices", "k", "", to("henry", PermFullControl)), ErrAccessDenied, "deleting is the bucket's WRITE"},
+		{"FULL_CONTROL does not overwrite", user("henry"), obj("s3:PutObject", "alices", "k", "", to("henry", PermFullControl)), ErrAccessDenied, ""},
+		{"FULL_CONTROL is not the bucket", user("henry"), obj("s3:GetBucketAcl", "alices", "", "", to("henry", PermFullControl)), ErrAccessDenied, ""},
+		{"object owner writes its ACL", user("henry"), obj("s3:PutObjectAcl", "alices", "k", "henry"), nil, "owners keep WRITE_ACP"},
+		{"object owner reads its ACL", user("henry"), obj("s3:GetObjectAcl", "alices", "k", "henry"), nil, "owners keep READ_ACP"},
+		{"object owner without READ", user("henry"), obj("s3:GetObject", "alices", "k", "henry"), ErrAccessDenied, "the grants decide"},
+		{"another object's owner", user("carol"), obj("s3:GetObjectAcl", "alices", "k", "henry"), ErrAccessDenied, ""},
+		{"bucket owner reads an object it does not own", user("alice"), obj("s3:GetObject", "alices", "k", "henry"), nil, "Coffer's bucket owner keeps control"},
+		{"object ACLs disabled by ownership", anon, obj("s3:GetObject", "acl-enforced", "k", "", everyone), ErrAccessDenied, ""},
+		{"object ACLs disabled: the owner neither", user("henry"), obj("s3:PutObjectAcl", "acl-enforced", "k", "henry"), ErrAccessDenied, ""},
+		{"explicit deny beats an object ACL", anon, obj("s3:GetObject", "acl-deny", "secret/x", "", everyone), ErrAccessDenied, ""},
+		{"the deny is narrow", anon, obj("s3:GetObject", "acl-deny", "open/x", "", everyone), nil, ""},
+		{"identity deny beats an object ACL", user("dave"), obj("s3:DeleteObject", "alices", "protected/x", "", to("dave", PermFullControl)), ErrAccessDenied, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -212,6 +265,30 @@ func TestAuthorizeTable(t *testing.T) {
 	}
 	if n := tagReads.Load(); n != 0 {
 		t.Fatalf("tags read %d times for a bucket whose policy ignores them", n)
+	}
+
+	// Object ACLs are read only for the actions they grant, and only when
+	// nothing else allowed; a failure to read one is no decision.
+	aclReads.Store(0)
+	for _, c := range []struct {
+		p   Principal
+		req Request
+	}{
+		{user("alice"), obj("s3:GetObject", "alices", "k", "", everyone)},
+		{user("bob"), obj("s3:GetObject", "alices", "k", "", everyone)},
+		{anon, obj("s3:PutObject", "alices", "k", "", everyone)},
+		{anon, obj("s3:DeleteObject", "alices", "k", "", everyone)},
+	} {
+		_ = m.Authorize(ctx, c.p, c.req)
+	}
+	if n := aclReads.Load(); n != 0 {
+		t.Fatalf("object ACL read %d times where it cannot matter", n)
+	}
+	boom := errors.New("store down")
+	failing := Request{Action: "s3:GetObject", Bucket: "alices", Key: "k",
+		ObjectACL: func(context.Context) (ACL, error) { return ACL{}, boom }}
+	if err := m.Authorize(ctx, anon, failing); !errors.Is(err, boom) || errors.Is(err, ErrAccessDenied) {
+		t.Fatalf("Authorize with a failing ACL read = %v, want the read's error", err)
 	}
 
 	// The time window closes by IAM's clock.
@@ -257,5 +334,88 @@ func TestCannedACL(t *testing.T) {
 	}
 	if !ValidOwnership(OwnershipEnforced) || ValidOwnership("Nobody") {
 		t.Error("ValidOwnership")
+	}
+}
+
+func TestObjectOwnerAndCannedObjectACL(t *testing.T) {
+	for _, c := range []struct {
+		ownership, writer, canned, want string
+	}{
+		{"", "w", "", ""},
+		{"", "w", "public-read", ""},
+		{OwnershipObjectWriter, "w", "", "w"},
+		{OwnershipObjectWriter, "w", cannedHandOver, "w"},
+		{OwnershipObjectWriter, "b", "", ""},
+		{OwnershipPreferred, "w", "", "w"},
+		{OwnershipPreferred, "w", "public-read", "w"},
+		{OwnershipPreferred, "w", cannedHandOver, ""},
+		{OwnershipEnforced, "w", "", ""},
+		{OwnershipObjectWriter, "", "public-read", ""},
+	} {
+		if got := ObjectOwner(c.ownership, "b", c.writer, c.canned); got != c.want {
+			t.Errorf("ObjectOwner(%q, b, %q, %q) = %q, want %q", c.ownership, c.writer, c.canned, got, c.want)
+		}
+	}
+	grants := func(a ACL) map[string]string {
+		m := map[string]string{}
+		for _, g := range a.Grants {
+			m[g.Grantee.ID+g.Grantee.URI] += g.Permission
+		}
+		return m
+	}
+	w, b := CanonicalID("w"), CanonicalID("b")
+	for _, c := range []struct {
+		name, owner string
+		want        map[string]string
+	}{
+		{"private", "w", map[string]string{w: PermFullControl}},
+		{"bucket-owner-read", "w", map[string]string{w: PermFullControl, b: PermRead}},
+		{"bucket-owner-full-control", "w", map[string]string{w: PermFullControl, b: PermFullControl}},
+		{"bucket-owner-full-control", "", map[string]string{b: PermFullControl}},
+		{"bucket-owner-read", "b", map[string]string{b: PermFullControl}},
+		{"public-read", "w", map[string]string{w: PermFullControl, GroupAllUsers: PermRead}},
+	} {
+		a, err := CannedObjectACL(c.name, c.owner, "b")
+		if err != nil {
+			t.Fatalf("CannedObjectACL(%s): %v", c.name, err)
+		}
+		if got := grants(a); !maps.Equal(got, c.want) {
+			t.Errorf("CannedObjectACL(%s, owner %q) grants %v, want %v", c.name, c.owner, got, c.want)
+		}
+		wantOwner := c.owner
+		if wantOwner == "b" {
+			wantOwner = ""
+		}
+		if a.Owner != wantOwner || a.OwnerName("b") != map[bool]string{true: "b", false: wantOwner}[wantOwner == ""] {
+			t.Errorf("CannedObjectACL(%s, owner %q) owner %q", c.name, c.owner, a.Owner)
+		}
+	}
+	if _, err := CannedObjectACL("nope", "w", "b"); !errors.Is(err, ErrInvalidACL) {
+		t.Errorf("unknown canned ACL: %v", err)
+	}
+
+	// The default is stored as nothing, and read back as itself.
+	def, _ := CannedObjectACL("private", "", "b")
+	if data, err := EncodeObjectACL(def, "b"); err != nil || data != nil {
+		t.Errorf("EncodeObjectACL(default) = %q, %v; want nil", data, err)
+	}
+	if data, err := EncodeObjectACL(ACL{Owner: "b", Grants: def.Grants}, "b"); err != nil || data != nil {
+		t.Errorf("EncodeObjectACL(default naming the bucket owner) = %q, %v; want nil", data, err)
+	}
+	for _, a := range []ACL{{Grants: []Grant{}}, {Owner: "w", Grants: def.Grants}} {
+		data, err := EncodeObjectACL(a, "b")
+		if err != nil || data == nil {
+			t.Fatalf("EncodeObjectACL(%+v) = %q, %v; want a document", a, data, err)
+		}
+		back, err := EffectiveObjectACL(data, "b", "")
+		if err != nil || back.Owner != a.Owner || len(back.Grants) != len(a.Grants) {
+			t.Errorf("EffectiveObjectACL(EncodeObjectACL(%+v)) = %+v, %v", a, back, err)
+		}
+		if dis, _ := EffectiveObjectACL(data, "b", OwnershipEnforced); dis.Owner != "" || !maps.Equal(grants(dis), map[string]string{b: PermFullControl}) {
+			t.Errorf("EffectiveObjectACL under %s = %+v, want the bucket owner's full control", OwnershipEnforced, dis)
+		}
+	}
+	if got, _ := EffectiveObjectACL(nil, "b", ""); !maps.Equal(grants(got), map[string]string{b: PermFullControl}) || got.Owner != "" {
+		t.Errorf("EffectiveObjectACL(nil) = %+v", got)
 	}
 }

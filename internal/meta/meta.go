@@ -142,6 +142,10 @@ type Object struct {
 	PartsCount int
 	// Tags are the object's tags (S3 object tagging), nil when none.
 	Tags map[string]string
+	// ACL is the version's access control list (its owner and grants),
+	// encoded by iam and opaque to the store; nil means owner-only, the
+	// owner being the bucket's.
+	ACL []byte
 
 	Inline   []byte
 	Segments []Segment
@@ -324,7 +328,7 @@ type Objects interface {
 	DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) (DeleteResult, error)
 	// UpdateObject applies fn to a version's record (the latest when
 	// versionID is empty) atomically and stores the result; fn may change
-	// only Tags, Retention and LegalHold (other changes are ignored). An
+	// only Tags, ACL, Retention and LegalHold (other changes are ignored). An
 	// error from fn aborts and is returned as is. Missing versions and
 	// delete markers fail as for GetObject. Returns the stored record
 	// without Inline bytes.

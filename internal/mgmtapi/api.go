@@ -136,6 +136,9 @@ func New(cfg Config) (*API, error) {
 	a.taskRoutes()
 	a.shareRoutes()
 	a.statsRoutes()
+	a.transferRoutes()
+	a.settingsRoutes()
+	a.objectACLRoutes()
 	a.handle("GET /api/openapi.json", a.openAPI, public())
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))

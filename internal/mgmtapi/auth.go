@@ -28,6 +28,7 @@ func (a *API) authRoutes() {
 	// cookie can still have it cleared.
 	a.handle("POST /api/auth/logout", a.logout, public())
 	a.handle("POST /api/auth/sse-ticket", a.sseTicket, limited("tickets", func(l Limits) int { return l.Tickets }))
+	a.handle("GET /api/auth/credentials", a.authCredentials)
 
 	a.handle("POST /api/tokens", a.createToken)
 	a.handle("GET /api/tokens", a.listTokens)
@@ -369,6 +370,86 @@ func (a *API) authMe(c *call) (any, error) {
 	return out, nil
 }
 
+// authCredentialsResponse is ra-hcp's S3CredentialsResponse
+// (access_key_id, secret_access_key, username, tenant, endpoint_url; null
+// when unknown, as ra-hcp sends them), plus region and, when no secret can
+// be shown, the caller's keys and why.
+type authCredentialsResponse struct {
+	AccessKeyID     *string `json:"access_key_id"`
+	SecretAccessKey *string `json:"secret_access_key"`
+	Username        string  `json:"username"`
+	// Tenant is always null: Coffer has one tenant.
+	Tenant      *string `json:"tenant"`
+	EndpointURL *string `json:"endpoint_url"`
+	Region      string  `json:"region"`
+	// AccessKeys are the caller's usable keys, without secrets, when no
+	// secret can be shown (then access_key_id and secret_access_key are
+	// null); absent when they are shown.
+	AccessKeys []authCredentialKey `json:"access_keys,omitzero"`
+	Message    string              `json:"message,omitempty"`
+}
+
+type authCredentialKey struct {
+	ID          int64     `json:"id"`
+	AccessKeyID string    `json:"access_key_id"`
+	Description string    `json:"description,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	ExpiresAt   time.Time `json:"expires_at,omitzero"`
+}
+
+// GET /api/auth/credentials — ra-hcp GET /credentials: the caller's own S3
+// credentials and the S3 endpoint to use them with.
+//
+// A session that logged in with an access key gets that key and its
+// secret (which it presented to log in); a root session gets root's key
+// and secret (root's password is that secret). Anyone else (a user who
+// logged in with a password, an API token) gets its active keys without
+// secrets, which are shown only at creation: an API token is a revocable
+// delegation, and a secret handed to it would outlive its revocation.
+// The caller's own credentials need no permission, as GET /api/auth/me.
+func (a *API) authCredentials(c *call) (any, error) {
+	out := authCredentialsResponse{Username: c.p.Name, Region: a.cfg.Region}
+	if a.cfg.S3Endpoint != "" {
+		ep := a.cfg.S3Endpoint
+		out.EndpointURL = &ep
+	}
+	inSession := c.via == viaCookie || c.via == viaBearerSession
+	key := ""
+	switch {
+	case inSession && c.claims.AccessKey != "":
+		key = c.claims.AccessKey
+	case inSession && c.p.Root:
+		key = a.cfg.IAM.RootName()
+	}
+	if key != "" {
+		secret, err := a.cfg.IAM.SecretKey(c.ctx, key)
+		if err != nil {
+			return nil, fmt.Errorf("reading own credentials: %w", err)
+		}
+		out.AccessKeyID, out.SecretAccessKey = &key, &secret
+		return out, nil
+	}
+	// Without a secret, access_key_id stays null too: a client configured
+	// from this answer would fail to sign. The keys are listed instead.
+	out.Message = "Secret keys are shown only when a key is created: create one with POST /api/users/{name}/keys, or log in with an access key and its secret"
+	out.AccessKeys = []authCredentialKey{}
+	if c.p.Root {
+		return out, nil // an API token acting as root: root's key is its name
+	}
+	keys, err := a.cfg.IAM.ListAccessKeys(c.ctx, c.p.Name)
+	if err != nil {
+		return nil, fmt.Errorf("listing own access keys: %w", err)
+	}
+	now := a.now()
+	for _, k := range keys {
+		if k.Usable(now) {
+			out.AccessKeys = append(out.AccessKeys, authCredentialKey{ID: k.ID, AccessKeyID: k.AccessKey,
+				Description: k.Description, CreatedAt: k.Created, ExpiresAt: k.Expires})
+		}
+	}
+	return out, nil
+}
+
 type messageResponse struct {
 	Message string `json:"message"`
 }
@@ -415,7 +496,9 @@ type sseTicketResponse struct {
 // ticketURLs gives the SSE endpoint of each resource type whose URL is
 // known here (the resource escaped as one path segment).
 var ticketURLs = map[string]string{
-	"upload": "/api/objects/upload-progress/%s",
+	"upload":   "/api/objects/upload-progress/%s",
+	"transfer": "/api/transfer/progress/%s",
+	"task":     "/api/tasks/%s/download",
 }
 
 const maxTicketResource = 1024
@@ -436,7 +519,7 @@ func (a *API) sseTicket(c *call) (any, error) {
 	}
 	t, err := a.cfg.Sessions.NewTicket(c.ctx, c.subject(), in.ResourceType+":"+in.Resource)
 	if err != nil {
-		return nil, fmt.Errorf("issuing ticket: %w", err)
+		return nil, err // NewTicket's errors say "issuing ticket" already
 	}
 	out := sseTicketResponse{
 		Ticket:    t.ID,

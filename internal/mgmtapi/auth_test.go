@@ -469,9 +469,15 @@ func TestSSETicket(t *testing.T) {
 	}
 	// A type without a known SSE endpoint gets a ticket and no URL.
 	var other map[string]any
-	u.do("POST", "/api/auth/sse-ticket", map[string]string{"resource": "job-1", "resourceType": "task"}).want(http.StatusOK).json(&other)
+	u.do("POST", "/api/auth/sse-ticket", map[string]string{"resource": "job-1", "resourceType": "thumbnail"}).want(http.StatusOK).json(&other)
 	if other["ticket"] == "" || other["sseUrl"] != nil {
-		t.Fatalf("task ticket: %v", other)
+		t.Fatalf("thumbnail ticket: %v", other)
+	}
+	// A task ticket names its archive's download URL.
+	var task map[string]any
+	u.do("POST", "/api/auth/sse-ticket", map[string]string{"resource": "job-1", "resourceType": "task"}).want(http.StatusOK).json(&task)
+	if link, _ := task["sseUrl"].(string); !strings.HasPrefix(link, "/api/tasks/job-1/download?ticket=") {
+		t.Fatalf("task ticket: %v", task)
 	}
 	for _, body := range []map[string]string{
 		{"resource": "x"},

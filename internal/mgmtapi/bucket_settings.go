@@ -85,8 +85,7 @@ type bucketVersioningJSON struct {
 	// Status is "" (never enabled), "Enabled" or "Suspended".
 	Status string `json:"status"`
 	// MFADelete is ra-hcp's mfa_delete; Coffer never enables it.
-	MFADelete  *string `json:"mfa_delete"`
-	Versioning string  `json:"versioning,omitempty"` // ra-hcp's PUT answer
+	MFADelete *string `json:"mfa_delete"`
 }
 
 // GET /api/buckets/{bucket}/versioning — ra-hcp GET /buckets/{bucket}/versioning (S3 GetBucketVersioning).
@@ -99,6 +98,7 @@ func (a *API) getBucketVersioning(c *call) (any, error) {
 }
 
 // PUT /api/buckets/{bucket}/versioning {"status":"Enabled"|"Suspended"} — ra-hcp PUT /buckets/{bucket}/versioning.
+// Answers ra-hcp's {status:"updated", versioning:<the new state>}.
 func (a *API) putBucketVersioning(c *call) (any, error) {
 	var in struct {
 		Status    string `json:"status"`
@@ -120,7 +120,8 @@ func (a *API) putBucketVersioning(c *call) (any, error) {
 	if err := a.cfg.Objects.SetVersioning(c.ctx, b.Name, in.Status); err != nil {
 		return nil, err
 	}
-	return bucketVersioningJSON{Status: in.Status, Versioning: in.Status}, nil
+	// ra-hcp's VersioningMutationResponse; S4 documents no such route.
+	return map[string]string{"status": "updated", "versioning": in.Status}, nil
 }
 
 // ---- object lock ----
@@ -419,6 +420,7 @@ func (a *API) getBucketCORS(c *call) (any, error) {
 }
 
 // PUT /api/buckets/{bucket}/cors {"rules":[...]} — ra-hcp PUT /buckets/{bucket}/cors (S3 PutBucketCors).
+// Answers ra-hcp's {status:"updated"} plus the rules (S4 documents no such route).
 func (a *API) putBucketCORS(c *call) (any, error) {
 	var in struct {
 		Rules     []bucketCORSRuleJSON `json:"rules"`
@@ -448,12 +450,17 @@ func (a *API) putBucketCORS(c *call) (any, error) {
 	if err := a.cfg.Objects.PutBucketConfig(c.ctx, b.Name, bucketCORSConfig, data); err != nil {
 		return nil, err
 	}
-	return bucketCORSReply(rules), nil
+	// ra-hcp's {status:"updated"}, with the stored rules.
+	return map[string]any{"status": "updated", "rules": rules, "cors_rules": rules}, nil
 }
 
 // DELETE /api/buckets/{bucket}/cors — ra-hcp DELETE /buckets/{bucket}/cors (S3 DeleteBucketCors, authorized as s3:PutBucketCORS).
+// Answers ra-hcp's 200 {status:"deleted"} (S4 documents no such route).
 func (a *API) deleteBucketCORS(c *call) (any, error) {
-	return a.deleteBucketSetting(c, "s3:PutBucketCORS", bucketCORSConfig)
+	if _, err := a.deleteBucketSetting(c, "s3:PutBucketCORS", bucketCORSConfig); err != nil {
+		return nil, err
+	}
+	return bucketStatus{Status: "deleted"}, nil
 }
 
 // ---- lifecycle ----
@@ -772,6 +779,7 @@ func (a *API) getBucketACL(c *call) (any, error) {
 }
 
 // PUT /api/buckets/{bucket}/acl {"acl":"public-read"} or {"grants":[...]} — ra-hcp PUT /buckets/{bucket}/acl (S3 PutBucketAcl).
+// Answers ra-hcp's {status:"updated"} plus the stored ACL (S4 documents no such route).
 func (a *API) putBucketACL(c *call) (any, error) {
 	var in struct {
 		ACL    string           `json:"acl"`
@@ -829,7 +837,11 @@ func (a *API) putBucketACL(c *call) (any, error) {
 	if err := a.cfg.Objects.PutBucketConfig(c.ctx, name, iam.ConfigACL, data); err != nil {
 		return nil, err
 	}
-	return bucketACLJSON{Owner: bucketOwnerJSON{ID: ownerID, DisplayName: b.Owner}, Grants: acl.Grants}, nil
+	// ra-hcp's {status:"updated"}, with the stored ACL.
+	return struct {
+		Status string `json:"status"`
+		bucketACLJSON
+	}{"updated", bucketACLJSON{Owner: bucketOwnerJSON{ID: ownerID, DisplayName: b.Owner}, Grants: acl.Grants}}, nil
 }
 
 // resolveBucketGrantees checks that every user grantee exists and fills in its

@@ -56,7 +56,7 @@ type bucketSummary struct {
 }
 
 func summarizeBucket(b meta.Bucket, u bucketUsageCounts) bucketSummary {
-	h := sizeIEC(u.Bytes)
+	h := humanStorage(u.Bytes)
 	return bucketSummary{
 		Name: b.Name, Owner: b.Owner, Region: b.Region, CreationDate: b.Created.UTC(),
 		Versioning: b.Versioning, ObjectLock: b.ObjectLock,
@@ -75,21 +75,6 @@ func (a *API) bucketUsage(ctx context.Context, bucket string) (bucketUsageCounts
 		return bucketUsageCounts{}, fmt.Errorf("reading usage of %s: %w", bucket, err)
 	}
 	return u, nil
-}
-
-// sizeIEC renders a byte count with binary units, "1.5 MiB".
-func sizeIEC(n int64) string {
-	if n < 1024 {
-		return strconv.FormatInt(n, 10) + " B"
-	}
-	units := []string{"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	v := float64(n)
-	i := -1
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i]
 }
 
 // mayOnBucket reports whether the caller may perform action on bucket: false only
@@ -146,10 +131,57 @@ type createBucketRequest struct {
 	ACL string `json:"acl"`
 	// ObjectOwnership is x-amz-object-ownership.
 	ObjectOwnership string `json:"objectOwnership"`
-	// Owner and OwnerID (seed 003) are refused unless they name the
-	// caller: a bucket belongs to its creator, as in S3.
+	// Owner and OwnerID (seed 003, where owner_id is required) are
+	// refused unless they name the caller: a bucket belongs to its
+	// creator, as in S3.
 	Owner   string `json:"owner"`
 	OwnerID any    `json:"owner_id"`
+}
+
+// checkBucketOwner accepts an owner or owner_id that names the caller: its
+// user name, its canonical id, one of its access keys, or (seed 003's
+// owner_id is a credential's numeric id) one of its access keys' ids,
+// as a JSON number or a numeric string. Only the caller's own keys are
+// read, so a refusal says nothing of other users' keys.
+func (a *API) checkBucketOwner(c *call, v any) error {
+	refuse := errorf(http.StatusBadRequest, "InvalidRequest",
+		"owner_id must name the caller (its user name, canonical id or one of its access keys or credential ids): a bucket is owned by the user who creates it; create it as that user")
+	var s string
+	switch o := v.(type) {
+	case nil:
+		return nil
+	case string:
+		if o == "" {
+			return nil
+		}
+		s = o
+	case float64:
+		if o != float64(int64(o)) {
+			return refuse
+		}
+		s = strconv.FormatInt(int64(o), 10)
+	default:
+		return refuse
+	}
+	if s == c.p.Name || s == c.p.CanonicalID() {
+		return nil
+	}
+	if c.p.Root {
+		return refuse // root's only key is its name
+	}
+	keys, err := a.cfg.IAM.ListAccessKeys(c.ctx, c.p.Name)
+	if errors.Is(err, iam.ErrUserNotFound) {
+		return refuse
+	}
+	if err != nil {
+		return fmt.Errorf("checking owner_id: %w", err)
+	}
+	for _, k := range keys {
+		if s == k.AccessKey || s == strconv.FormatInt(k.ID, 10) {
+			return nil
+		}
+	}
+	return refuse
 }
 
 // POST /api/buckets — S4 POST /buckets, ra-hcp POST /buckets, seed 003 POST /api/buckets.
@@ -176,8 +208,10 @@ func (a *API) createBucket(c *call) (any, error) {
 	if err := c.authorize("s3:CreateBucket", name, "", conds); err != nil {
 		return nil, err
 	}
-	if (in.Owner != "" && in.Owner != c.p.Name) || in.OwnerID != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "a bucket is owned by the user who creates it; create it as that user")
+	for _, o := range []any{in.Owner, in.OwnerID} {
+		if err := a.checkBucketOwner(c, o); err != nil {
+			return nil, err
+		}
 	}
 	if in.Region != "" && in.Region != a.cfg.Region {
 		return nil, errorf(http.StatusBadRequest, "InvalidLocationConstraint", "this server is region %s", a.cfg.Region)
@@ -331,7 +365,7 @@ func (a *API) getBucket(c *call) (any, error) {
 		Truncated  bool                 `json:"objectsTruncated"`
 	}{
 		bucketSummary: summarizeBucket(b, u),
-		Usage: bucketUsageJSON{Objects: u.Objects, Bytes: u.Bytes, BytesHuman: sizeIEC(u.Bytes), Versions: u.Versions,
+		Usage: bucketUsageJSON{Objects: u.Objects, Bytes: u.Bytes, BytesHuman: humanStorage(u.Bytes), Versions: u.Versions,
 			VersionBytes: u.VersionBytes, Uploads: u.Uploads},
 		Objects: []bucketDetailObject{},
 	}
@@ -376,7 +410,7 @@ func (a *API) getBucket(c *call) (any, error) {
 			return nil, err
 		}
 		for _, o := range page.Objects {
-			d.Objects = append(d.Objects, bucketDetailObject{Key: o.Key, Size: o.Size, SizeHuman: sizeIEC(o.Size),
+			d.Objects = append(d.Objects, bucketDetailObject{Key: o.Key, Size: o.Size, SizeHuman: humanStorage(o.Size),
 				ContentType: o.ContentType, ETag: o.ETag, IsMultipart: o.PartsCount > 0, CreatedAt: o.Modified.UTC()})
 		}
 		d.Truncated = page.Truncated
@@ -402,6 +436,7 @@ func (a *API) bucketPublic(ctx context.Context, bucket string) (bool, error) {
 }
 
 // DELETE /api/buckets/{bucket} — S4 DELETE /buckets/:bucketName, ra-hcp DELETE /buckets/{bucket}?force=true.
+// 200 {status:"deleted", bucket}, as ra-hcp answers.
 func (a *API) deleteBucket(c *call) (any, error) {
 	name := c.r.PathValue("bucket")
 	force := false
@@ -426,7 +461,14 @@ func (a *API) deleteBucket(c *call) (any, error) {
 	if err := a.cfg.Objects.DeleteBucket(c.ctx, name); err != nil {
 		return nil, err
 	}
-	return noContent, nil
+	// ra-hcp's documented answer; S4 documents none for this route.
+	return bucketStatus{Status: "deleted", Bucket: name}, nil
+}
+
+// bucketStatus is ra-hcp's BucketMutationResponse: {status, bucket?}.
+type bucketStatus struct {
+	Status string `json:"status"`
+	Bucket string `json:"bucket,omitempty"`
 }
 
 // bucketEmptyPage is how many versions or uploads one round of a forced delete
@@ -575,7 +617,7 @@ func (a *API) listBucketUploads(c *call) (any, error) {
 				break
 			}
 		}
-		j.TotalSizeHuman = sizeIEC(j.TotalSize)
+		j.TotalSizeHuman = humanStorage(j.TotalSize)
 		ups = append(ups, j)
 	}
 	prefixes := page.CommonPrefixes
@@ -592,18 +634,6 @@ func (a *API) listBucketUploads(c *call) (any, error) {
 	}, nil
 }
 
-// bucketKeyParam decodes a Base64url object key (padding optional), as S4
-// puts keys in URLs.
-// TODO(lead): replace with keys.go's decodeKey once it lands.
-func bucketKeyParam(s string) (string, error) {
-	s = strings.TrimRight(s, "=")
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || len(b) == 0 {
-		return "", errorf(http.StatusBadRequest, "InvalidKey", "the key must be Base64url-encoded")
-	}
-	return string(b), nil
-}
-
 // DELETE /api/buckets/{bucket}/uploads/{uploadId}?key=<base64url> — abort (S3 AbortMultipartUpload).
 func (a *API) abortBucketUpload(c *call) (any, error) {
 	name, id := c.r.PathValue("bucket"), c.r.PathValue("uploadId")
@@ -611,7 +641,7 @@ func (a *API) abortBucketUpload(c *call) (any, error) {
 	if enc == "" {
 		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "key (Base64url) is required")
 	}
-	key, err := bucketKeyParam(enc)
+	key, err := decodeKey(enc)
 	if err != nil {
 		return nil, err
 	}

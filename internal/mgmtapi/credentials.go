@@ -201,7 +201,7 @@ func (a *API) getCredential(c *call) (any, error) {
 			region = a.cfg.Region
 		}
 		out.Buckets = append(out.Buckets, credentialBucket{Name: b.Name, Region: region, Owner: b.Owner,
-			CreatedAt: b.Created.UTC(), ObjectCount: u.Objects, TotalSize: u.Bytes, TotalSizeHuman: sizeIEC(u.Bytes)})
+			CreatedAt: b.Created.UTC(), ObjectCount: u.Objects, TotalSize: u.Bytes, TotalSizeHuman: humanStorage(u.Bytes)})
 	}
 	out.BucketCount = len(out.Buckets)
 	return out, nil

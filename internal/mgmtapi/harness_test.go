@@ -169,13 +169,14 @@ type resp struct {
 func (c *client) do(method, path string, body any) *resp {
 	c.e.t.Helper()
 	var rd io.Reader
+	var sent []byte // the body, for validation; nil for a streamed one
 	ct := ""
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = bytes.NewReader(b)
+		rd, sent = bytes.NewReader(b), b
 	case string:
-		rd = strings.NewReader(b)
+		rd, sent = strings.NewReader(b), []byte(b)
 	case io.Reader:
 		rd = b
 	default:
@@ -183,7 +184,7 @@ func (c *client) do(method, path string, body any) *resp {
 		if err != nil {
 			c.e.t.Fatal(err)
 		}
-		rd, ct = bytes.NewReader(data), "application/json"
+		rd, ct, sent = bytes.NewReader(data), "application/json", data
 	}
 	req, err := http.NewRequest(method, c.e.URL+path, rd)
 	if err != nil {
@@ -213,6 +214,8 @@ func (c *client) do(method, path string, body any) *resp {
 	if err != nil {
 		c.e.t.Fatal(err)
 	}
+	// Every exchange of every test is checked against the OpenAPI document.
+	validateExchange(c.e.t, req, sent, res.StatusCode, res.Header, data)
 	return &resp{t: c.e.t, Status: res.StatusCode, Header: res.Header, Body: data}
 }
 

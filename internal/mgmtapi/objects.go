@@ -254,7 +254,7 @@ type seedObject struct {
 }
 
 func objSeed(o meta.Object) seedObject {
-	return seedObject{Key: o.Key, Size: o.Size, SizeHuman: sizeIEC(o.Size), ContentType: objContentType(o),
+	return seedObject{Key: o.Key, Size: o.Size, SizeHuman: humanStorage(o.Size), ContentType: objContentType(o),
 		ETag: o.ETag, IsMultipart: o.PartsCount > 0, CreatedAt: o.Modified.UTC()}
 }
 
@@ -361,7 +361,7 @@ func (a *API) objectDetail(c *call) (any, error) {
 	}
 	rd.Close()
 	o := rd.Object
-	d := objectDetailJSON{Bucket: bucket, Key: key, Size: o.Size, SizeHuman: sizeIEC(o.Size), ContentType: objContentType(o),
+	d := objectDetailJSON{Bucket: bucket, Key: key, Size: o.Size, SizeHuman: humanStorage(o.Size), ContentType: objContentType(o),
 		ETag: o.ETag, IsMultipart: o.PartsCount > 0, PartCount: o.PartsCount, CreatedAt: o.Modified.UTC(), UpdatedAt: o.Modified.UTC(),
 		VersionID: o.VersionID, StorageClass: o.StorageClass, ContentEncoding: o.ContentEncoding, CacheControl: o.CacheControl,
 		Disposition: o.ContentDisposition, Language: o.ContentLanguage, Checksums: o.Checksums, Metadata: o.UserMeta, LegalHold: o.LegalHold}

@@ -1,5 +1,7 @@
 package mgmtapi
 
+import "time"
+
 // SetUploadThresholds lowers the size above which an upload becomes a
 // multipart upload, and its part size, so tests can take that path
 // without gigabytes; it returns the function restoring them.
@@ -11,4 +13,13 @@ func SetUploadThresholds(singlePutMax, partSize int64) (restore func()) {
 		objSinglePutMax.Store(s)
 		objPartSize.Store(p)
 	}
+}
+
+// SetProgressSettle sets how long a progress stream waits for a new
+// attempt when it finds one that ended before it opened; it returns the
+// function restoring it.
+func SetProgressSettle(d time.Duration) (restore func()) {
+	old := objProgressSettle.Load()
+	objProgressSettle.Store(int64(d))
+	return func() { objProgressSettle.Store(old) }
 }

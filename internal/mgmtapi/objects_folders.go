@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 
@@ -174,6 +175,8 @@ type bulkDeleteResponse struct {
 // POST /api/buckets/{bucket}/objects/delete — seed 003 bulk delete
 //
 // At most 1000 keys; a key ending in "/" deletes that folder's contents.
+// Each key is deleted and reported once (listed twice, or also inside a
+// listed folder).
 func (a *API) bulkDelete(c *call) (any, error) {
 	bucket := c.r.PathValue("bucket")
 	var in struct {
@@ -190,23 +193,49 @@ func (a *API) bulkDelete(c *call) (any, error) {
 	}
 	c.log = c.log.With("bucket", bucket)
 	out := bulkDeleteResponse{Deleted: []string{}, Errors: []objErrorJSON{}}
-	var plain []string
+	// Each key is deleted and reported once, however often it is listed
+	// and whether or not a listed folder holds it too: a second delete of
+	// a key in a versioned bucket would add a second delete marker.
+	listed := make(map[string]bool, len(in.Keys))
+	var plain, folders []string
 	for _, k := range in.Keys {
+		if listed[k] {
+			continue
+		}
+		listed[k] = true
 		if err := object.ValidateKey(k); err != nil {
 			out.Errors = append(out.Errors, objKeyError(k, err))
 			continue
 		}
-		if !strings.HasSuffix(k, "/") {
+		if strings.HasSuffix(k, "/") {
+			folders = append(folders, k)
+		} else {
 			plain = append(plain, k)
-			continue
 		}
-		deleted, failed, err := a.objDeleteTree(c, bucket, k)
-		if err != nil {
-			failed = append(failed, objKeyError(k, err))
-		}
-		out.Deleted = append(out.Deleted, deleted...)
-		out.Errors = append(out.Errors, failed...)
 	}
+	// Folders first, one after the other: done records every key they
+	// reached (deleted or failed), and a key reached once is not
+	// attempted again, by a later folder holding it or as a plain key.
+	done := map[string]bool{}
+	for _, f := range folders {
+		deleted, failed, err := a.objDeleteTree(c, bucket, f)
+		for _, k := range deleted {
+			if !done[k] {
+				done[k] = true
+				out.Deleted = append(out.Deleted, k)
+			}
+		}
+		for _, fe := range failed {
+			if !done[fe.Key] {
+				done[fe.Key] = true
+				out.Errors = append(out.Errors, fe)
+			}
+		}
+		if err != nil {
+			out.Errors = append(out.Errors, objKeyError(f, err))
+		}
+	}
+	plain = slices.DeleteFunc(plain, func(k string) bool { return done[k] })
 	errs := make([]error, len(plain))
 	objForEach(len(plain), func(i int) {
 		_, errs[i] = a.objDeleteOne(c, bucket, plain[i], "")

@@ -32,9 +32,15 @@ import (
 // (Atomics only so that tests can lower them while servers run.)
 var objSinglePutMax, objPartSize atomic.Int64
 
+// objProgressSettle is how long a stream that finds an attempt which
+// ended before the stream opened waits for a new attempt under the same
+// id before reporting that end (see uploadProgress).
+var objProgressSettle atomic.Int64
+
 func init() {
 	objSinglePutMax.Store(object.MaxPutSize)
 	objPartSize.Store(64 << 20)
+	objProgressSettle.Store(int64(3 * time.Second))
 }
 
 // objUploadMax is the largest file an upload accepts: a multipart
@@ -78,6 +84,9 @@ type progressEvent struct {
 	Bucket string `json:"bucket,omitempty"`
 	Key    string `json:"key,omitempty"`
 	Error  string `json:"error,omitempty"`
+	// At is when the record was written (the record only; streams do
+	// not send it): for a finished upload, when it finished.
+	At time.Time `json:"at,omitzero"`
 }
 
 // objProgressRecordID scopes progress ids by caller: a client sees only
@@ -103,18 +112,34 @@ type objProgress struct {
 	done   sync.WaitGroup
 }
 
+// startProgress begins an upload attempt: it replaces whatever record an
+// earlier attempt under the same id left (its "completed" or "failed"
+// stays for objProgressTTL) with a fresh "uploading" one, before anything
+// else about the request is judged, so that a stream never takes the
+// previous attempt's end for this one's. track starts the periodic
+// writes once the body is being read.
 func (a *API) startProgress(c *call, id, bucket, key string, total int64) *objProgress {
 	p := &objProgress{now: a.now, store: a.cfg.Store, log: c.log, id: objProgressRecordID(c.p.Name, id),
 		ev: progressEvent{Total: total, Status: progressUploading, Bucket: bucket, Key: key}, stop: make(chan struct{})}
 	p.write(a.background(), 0)
-	p.done.Add(1)
-	go p.run(a.background())
 	return p
+}
+
+// track records the total once the form has given it and writes the
+// record as the body is read, until finish.
+func (p *objProgress) track(ctx context.Context, total int64) {
+	if total != p.ev.Total {
+		p.ev.Total = total
+		p.write(ctx, 0)
+	}
+	p.done.Add(1)
+	go p.run(ctx)
 }
 
 func (p *objProgress) write(ctx context.Context, loaded int64) {
 	ev := p.ev
 	ev.Loaded = loaded
+	ev.At = p.now().UTC()
 	data, _ := json.Marshal(ev)
 	_, err := p.store.PutRecord(ctx, meta.Record{Kind: kindUploadProgress, ID: p.id, Data: data, Rev: meta.RevAny,
 		Expires: p.now().Add(objProgressTTL)})
@@ -147,7 +172,7 @@ func (p *objProgress) run(ctx context.Context) {
 // stream opened late still learns it.
 func (p *objProgress) finish(ctx context.Context, size int64, err error) {
 	close(p.stop)
-	p.done.Wait()
+	p.done.Wait() // returns at once when track was never called
 	if err != nil {
 		p.ev.Status, p.ev.Error = progressFailed, asError(err).Message
 		p.write(ctx, p.loaded.Load())
@@ -202,31 +227,52 @@ func (a *API) uploadObject(c *call) (any, error) {
 	if err := objValidProgressID(progressID); err != nil {
 		return nil, err
 	}
-	if c.r.ContentLength > objUploadMax+1<<20 {
-		return nil, errorf(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "File size exceeds maximum limit of %s", sizeIEC(objUploadMax))
-	}
-	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		return nil, errorf(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "send multipart/form-data with a file part")
-	}
-	mr, err := c.r.MultipartReader()
-	if err != nil {
-		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "reading the form: %v", err)
-	}
 	total := c.r.ContentLength
 	if s := c.r.URL.Query().Get("size"); s != "" {
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
 			total = n
 		}
 	}
-	file, err := objFilePart(mr, &total)
+	// From here on the request is an attempt under progressID: its record
+	// is reset now and ends "completed" or "failed", whatever happens.
+	prog := a.startProgress(c, progressID, bucket, key, max(total, 0))
+	res, err := a.objUpload(c, prog, bucket, key, total)
+	prog.finish(a.background(), res.Size, err)
 	if err != nil {
 		return nil, err
+	}
+	out := uploadResult{Message: "Upload successful", Key: key, Bucket: bucket, Size: res.Size, ETag: res.ETag,
+		UploadID: progressID}
+	// As S3 omits x-amz-version-id for the null version (and view omits
+	// metadata.versionId), an unversioned bucket's upload has none.
+	if res.VersionID != meta.NullVersion {
+		out.VersionID = res.VersionID
+	}
+	return out, nil
+}
+
+// objUpload checks the form, finds its file part and streams it into the
+// store, reporting progress to prog.
+func (a *API) objUpload(c *call, prog *objProgress, bucket, key string, total int64) (object.PutResult, error) {
+	if c.r.ContentLength > objUploadMax+1<<20 {
+		return object.PutResult{}, errorf(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "File size exceeds maximum limit of %s", humanStorage(objUploadMax))
+	}
+	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		return object.PutResult{}, errorf(http.StatusUnsupportedMediaType, "UnsupportedMediaType", "send multipart/form-data with a file part")
+	}
+	mr, err := c.r.MultipartReader()
+	if err != nil {
+		return object.PutResult{}, errorf(http.StatusBadRequest, "InvalidRequest", "reading the form: %v", err)
+	}
+	file, err := objFilePart(mr, &total)
+	if err != nil {
+		return object.PutResult{}, err
 	}
 	defer file.Close()
 	attrs := object.Attrs{ContentType: objUploadType(file.Header.Get("Content-Type"), key)}
 
-	prog := a.startProgress(c, progressID, bucket, key, max(total, 0))
+	prog.track(a.background(), max(total, 0))
 	body := countingReader{r: file, n: &prog.loaded}
 	var res object.PutResult
 	if c.r.ContentLength > objSinglePutMax.Load() {
@@ -234,15 +280,10 @@ func (a *API) uploadObject(c *call) (any, error) {
 	} else {
 		res, err = a.cfg.Objects.PutObject(c.ctx, object.PutInput{Bucket: bucket, Key: key, Body: body, Size: -1, Attrs: attrs})
 	}
-	prog.finish(a.background(), res.Size, err)
-	if err != nil {
-		if errors.Is(err, object.ErrEntityTooLarge) {
-			return nil, errorf(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "File size exceeds maximum limit of %s", sizeIEC(object.MaxPutSize))
-		}
-		return nil, err
+	if errors.Is(err, object.ErrEntityTooLarge) {
+		return res, errorf(http.StatusRequestEntityTooLarge, "PayloadTooLarge", "File size exceeds maximum limit of %s", humanStorage(object.MaxPutSize))
 	}
-	return uploadResult{Message: "Upload successful", Key: key, Bucket: bucket, Size: res.Size, ETag: res.ETag,
-		VersionID: res.VersionID, UploadID: progressID}, nil
+	return res, err
 }
 
 // objFilePart returns the form's file part, reading the small fields
@@ -363,8 +404,16 @@ func (a *API) uploadProgress(c *call) (any, error) {
 	poll := time.NewTicker(objProgressPoll)
 	defer poll.Stop()
 	var last []byte
+	idle := func() bool {
+		if last != nil {
+			return true
+		}
+		last, _ = json.Marshal(progressEvent{Status: progressIdle})
+		return send(last)
+	}
 	seen := false
 	start, beat := time.Now(), time.Now()
+	opened := a.now()
 	for {
 		rec, err := a.cfg.Store.GetRecord(c.ctx, kindUploadProgress, recID)
 		switch {
@@ -372,20 +421,29 @@ func (a *API) uploadProgress(c *call) (any, error) {
 			if seen || time.Since(start) > objProgressIdle {
 				return written, nil
 			}
-			if last == nil {
-				last, _ = json.Marshal(progressEvent{Status: progressIdle})
-				if !send(last) {
-					return written, nil
-				}
+			if !idle() {
+				return written, nil
 			}
 		case err != nil:
 			c.log.Warn("reading upload progress", "err", err)
 		default:
-			seen = true
 			var ev progressEvent
 			if json.Unmarshal(rec.Data, &ev) != nil {
 				return written, nil
 			}
+			if !seen && objProgressEnded(ev) && ev.At.Before(opened) && time.Since(start) < time.Duration(objProgressSettle.Load()) {
+				// An attempt that ended before this stream opened: either
+				// the client opened the stream just after a quick upload
+				// (it wants that end), or it is about to upload again
+				// under the same id (it wants the next attempt, whose
+				// start replaces this record). Wait a little for the
+				// latter before reporting the former.
+				if !idle() {
+					return written, nil
+				}
+				break
+			}
+			seen = true
 			data, _ := json.Marshal(progressEvent{Loaded: ev.Loaded, Total: ev.Total, Status: ev.Status, Error: ev.Error})
 			if string(data) != string(last) {
 				if !send(data) {
@@ -393,7 +451,7 @@ func (a *API) uploadProgress(c *call) (any, error) {
 				}
 				last, beat = data, time.Now()
 			}
-			if ev.Status == progressCompleted || ev.Status == progressFailed {
+			if objProgressEnded(ev) {
 				return written, nil
 			}
 		}
@@ -409,6 +467,10 @@ func (a *API) uploadProgress(c *call) (any, error) {
 		case <-poll.C:
 		}
 	}
+}
+
+func objProgressEnded(ev progressEvent) bool {
+	return ev.Status == progressCompleted || ev.Status == progressFailed
 }
 
 // GET /api/objects/download/{bucket}/{encodedKey} — S4 GET /objects/download/:bucketName/:encodedKey (?versionId=, Range, If-None-Match)

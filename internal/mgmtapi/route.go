@@ -123,7 +123,7 @@ func (rt *route) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		a.writeError(w, r, err)
-		if e := asError(err); e.Status >= 500 {
+		if e := asError(err); e.Status >= 500 && e.Status != http.StatusNotImplemented {
 			c.log.Error("management request failed", "err", err)
 		} else {
 			c.log.Debug("management request refused", "status", e.Status, "err", err)
@@ -199,7 +199,7 @@ func (c *call) authenticate(ticket func(*http.Request) string) error {
 		if id := r.URL.Query().Get("ticket"); id != "" {
 			s, err := a.cfg.Sessions.RedeemTicket(c.ctx, id, ticket(r))
 			if err != nil {
-				return fmt.Errorf("redeeming ticket: %w", err)
+				return err // already says "redeeming ticket"
 			}
 			c.via = viaTicket
 			return c.fromSubject(s)
@@ -211,7 +211,7 @@ func (c *call) authenticate(ticket func(*http.Request) string) error {
 func (c *call) fromSession(token string, via authVia) error {
 	cl, err := c.api.cfg.Sessions.Verify(c.ctx, token)
 	if err != nil {
-		return fmt.Errorf("verifying session: %w", err)
+		return err // already says "verifying session"
 	}
 	c.via, c.claims = via, cl
 	return c.fromSubject(cl.Subject)
@@ -278,7 +278,10 @@ func (c *call) rateLimit(rule string, perMinute int) error {
 }
 
 // authorize asks the one decision function whether the caller may perform
-// action on bucket/key, with the request's condition keys.
+// action on bucket/key, with the request's condition keys. For an object,
+// the version's ACL (the one extra["s3:VersionId"] names, else the
+// latest) is offered too, read only if the decision needs it, so the API
+// answers as S3 does for a caller an object ACL grants.
 func (c *call) authorize(action, bucket, key string, extra map[string][]string) error {
 	conds := map[string][]string{
 		"aws:SourceIp":        {c.client.String()},
@@ -287,7 +290,15 @@ func (c *call) authorize(action, bucket, key string, extra map[string][]string) 
 	for k, v := range extra {
 		conds[k] = v
 	}
-	return c.api.cfg.IAM.Authorize(c.ctx, c.p, iam.Request{Action: action, Bucket: bucket, Key: key, Conditions: conds})
+	req := iam.Request{Action: action, Bucket: bucket, Key: key, Conditions: conds}
+	if key != "" {
+		vid := ""
+		if v := extra["s3:VersionId"]; len(v) > 0 {
+			vid = v[0]
+		}
+		req.ObjectACL = c.api.objectACLReader(bucket, key, vid)
+	}
+	return c.api.cfg.IAM.Authorize(c.ctx, c.p, req)
 }
 
 // clientAddr is the caller's address: the peer, or, when the peer is a

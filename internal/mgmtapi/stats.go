@@ -100,15 +100,18 @@ func (a *API) getStats(c *call) (any, error) {
 	return v, nil
 }
 
-// humanStorage formats bytes as seed 003 does ("1.0 GB" for 2^30): binary
-// multiples with one decimal.
+// humanStorage formats bytes as seed 003 does ("1.0 GB" for 2^30, "25.0
+// MB" for 25 MiB): binary multiples with one decimal, under the seed's
+// names. It is the one human-readable size of this API.
 func humanStorage(n int64) string {
 	if n < 1024 {
 		return fmt.Sprintf("%d B", n)
 	}
 	units := []string{"KB", "MB", "GB", "TB", "PB", "EB"}
 	f, i := float64(n)/1024, 0
-	for f >= 1024 && i < len(units)-1 {
+	// Step up when one decimal would round to 1024 ("1.0 MB", not
+	// "1024.0 KB").
+	for f >= 1023.95 && i < len(units)-1 {
 		f /= 1024
 		i++
 	}

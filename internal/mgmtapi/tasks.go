@@ -99,6 +99,10 @@ type taskRecord struct {
 	Error     string         `json:"error,omitempty"`
 	File      string         `json:"file,omitempty"` // the archive, in the task dir
 	FileSize  int64          `json:"file_size,omitempty"`
+	// Detail is the state of a task type run through startWith (a
+	// transfer's endpoints and current file), opaque here; its runner
+	// writes it under the run's lock so progress writes carry it.
+	Detail json.RawMessage `json:"detail,omitempty"`
 }
 
 // taskOwner is the principal a task runs as, and the request conditions

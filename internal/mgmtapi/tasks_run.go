@@ -74,10 +74,16 @@ func (t *taskRunner) close() {
 	t.wg.Wait()
 }
 
-func (t *taskRunner) start(rec taskRecord, rev int64) {
+func (t *taskRunner) start(rec taskRecord, rev int64) { t.startWith(rec, rev, nil) }
+
+// startWith runs rec with body as its work: the extension point for task
+// types defined outside these two files (transfers.go), which get the
+// record, heartbeats, cancellation and the final status from here. A nil
+// body runs one of the built-in types.
+func (t *taskRunner) startWith(rec taskRecord, rev int64, body func(*taskRun) error) {
 	ctx, cancel := context.WithCancelCause(t.a.background())
 	o := rec.Owner
-	r := &taskRun{t: t, a: t.a, ctx: ctx, cancel: cancel, rec: rec, rev: rev, p: o.principal(),
+	r := &taskRun{t: t, a: t.a, ctx: ctx, cancel: cancel, rec: rec, rev: rev, p: o.principal(), body: body,
 		conds: map[string][]string{"aws:SourceIp": {o.SourceIP}, "aws:SecureTransport": {strconv.FormatBool(o.Secure)}},
 		log:   t.a.log.With("task", rec.ID, "type", rec.Type, "bucket", rec.Bucket)}
 	t.mu.Lock()
@@ -218,6 +224,7 @@ type taskRun struct {
 	p      iam.Principal
 	conds  map[string][]string
 	log    *slog.Logger
+	body   func(*taskRun) error // the work of a startWith task type
 
 	mu       sync.Mutex // guards rec, rev and the sync state
 	rec      taskRecord
@@ -250,6 +257,9 @@ func (r *taskRun) run() {
 			err = r.delete()
 		default:
 			err = fmt.Errorf("unknown task type %q", r.rec.Type)
+			if r.body != nil {
+				err = r.body(r)
+			}
 		}
 		close(done)
 		hb.Wait()

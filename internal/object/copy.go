@@ -91,6 +91,9 @@ func (s *Service) CopyObject(ctx context.Context, in CopyInput) (CopyResult, err
 	// Object lock is never copied from the source: the copy gets what the
 	// request asks for, or the destination bucket's default.
 	attrs.Retention, attrs.LegalHold = in.Attrs.Retention, in.Attrs.LegalHold
+	// Nor is the ACL: S3 gives a copy the ACL its request names, else the
+	// default.
+	attrs.ACL = in.Attrs.ACL
 	put := PutInput{Bucket: in.Bucket, Key: in.Key, Body: rd, Size: rd.Length, Attrs: attrs, Cond: in.Cond, Event: EventCopy}
 	if alg != "" {
 		put.Checksum = &ExpectedChecksum{Algorithm: alg}

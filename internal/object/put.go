@@ -35,6 +35,10 @@ type Attrs struct {
 	// bucket with object lock that names no retention gets the default.
 	Retention meta.Retention
 	LegalHold bool
+	// ACL is the new version's access control list, encoded by iam (nil:
+	// the bucket's owner owns it and alone has access). It is never taken
+	// from a copy's source.
+	ACL []byte
 }
 
 func (a Attrs) apply(o *meta.Object) {
@@ -49,6 +53,7 @@ func (a Attrs) apply(o *meta.Object) {
 	o.Tags = a.Tags
 	o.Retention = a.Retention
 	o.LegalHold = a.LegalHold
+	o.ACL = a.ACL
 }
 
 // ExpectedChecksum is a checksum the client sent for the body.

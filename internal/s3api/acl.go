@@ -2,14 +2,20 @@ package s3api
 
 // Access control lists and bucket ownership controls.
 //
-// Bucket ACLs are stored (iam.ConfigACL) and grant access through
-// iam.Authorize. Object ACLs are not stored: an object belongs to its
-// bucket's owner, and an object ACL can only be one that grants nothing to
-// anyone else (private, bucket-owner-read, bucket-owner-full-control, or
-// the equivalent grants). Anything wider is refused rather than silently
-// dropped: AccessControlListNotSupported when the bucket's ownership is
-// BucketOwnerEnforced (as S3 answers), NotImplemented otherwise. Bucket
-// policies are the way to share objects.
+// Bucket ACLs are stored among the bucket's configs (iam.ConfigACL); object
+// ACLs with each version (meta.Object.ACL, nil for the default: the bucket's
+// owner owns it and alone has access). Both grant access through
+// iam.Authorize, which reads an object's ACL only when nothing else allowed
+// a request its grants could allow. Who owns a new version follows the
+// bucket's ownership setting (iam.ObjectOwner): under ObjectWriter (and
+// BucketOwnerPreferred, unless it writes with bucket-owner-full-control) a
+// writer other than the bucket's owner owns what it writes and may always
+// read and change its ACL; without a setting the bucket's owner owns every
+// object, ACLs still granting access; under BucketOwnerEnforced ACLs are
+// disabled, grant nothing, and any ACL granting more than the bucket
+// owner's full control is refused with AccessControlListNotSupported, as S3
+// does. Unlike S3, the bucket's owner keeps full access to every object in
+// its bucket, whoever owns it.
 
 import (
 	"bytes"
@@ -30,8 +36,6 @@ var (
 	errACLNotSupported  = errorf("AccessControlListNotSupported", http.StatusBadRequest, "The bucket does not allow ACLs")
 	errACLWithOwnership = errorf("InvalidBucketAclWithObjectOwnership", http.StatusBadRequest,
 		"Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting")
-	errObjectACLNotStored = errorf("NotImplemented", http.StatusNotImplemented,
-		"Object ACLs that grant access to anyone but the bucket owner are not supported; share objects with a bucket policy.")
 	errNoOwnershipControls = errorf("OwnershipControlsNotFoundError", http.StatusNotFound, "The bucket ownership controls were not found")
 	errInvalidGrantID      = errorf("InvalidArgument", http.StatusBadRequest, "Invalid id")
 	errGrantByEmail        = errorf("UnresolvableGrantByEmailAddress", http.StatusBadRequest,
@@ -39,6 +43,7 @@ var (
 	errCannedAndGrants = errorf("InvalidRequest", http.StatusBadRequest, "Specifying both Canned ACLs and Header Grants is not allowed")
 	errACLAndBody      = errorf("UnexpectedContent", http.StatusBadRequest, "This request does not support content")
 	errMissingACL      = errorf("MissingSecurityHeader", http.StatusBadRequest, "Your request is missing a required header: x-amz-acl, x-amz-grant-* or an AccessControlPolicy body.")
+	errACLRaced        = errorf("OperationAborted", http.StatusConflict, "A conflicting conditional operation is currently in progress against this resource. Please try again.")
 )
 
 func invalidCannedACL(name string) error {
@@ -168,8 +173,24 @@ func ParseGrantHeaders(h http.Header) (acl iam.ACL, given bool, err error) {
 }
 
 // headerACL reads an ACL given by x-amz-acl or x-amz-grant-* for a
-// resource owned by owner; given is false when neither is present.
+// bucket owned by owner; given is false when neither is present.
 func headerACL(h http.Header, owner string) (acl iam.ACL, given bool, err error) {
+	return parseHeaderACL(h, bucketCanned(owner))
+}
+
+// bucketCanned expands canned ACLs for a bucket owned by owner.
+func bucketCanned(owner string) func(string) (iam.ACL, error) {
+	return func(name string) (iam.ACL, error) { return iam.CannedACL(name, iam.CanonicalID(owner), owner) }
+}
+
+// objectCanned expands canned ACLs for an object owned by owner ("" for
+// the bucket's owner) in a bucket owned by bucketOwner.
+func objectCanned(owner, bucketOwner string) func(string) (iam.ACL, error) {
+	return func(name string) (iam.ACL, error) { return iam.CannedObjectACL(name, owner, bucketOwner) }
+}
+
+// parseHeaderACL is headerACL with canned ACLs expanded by expand.
+func parseHeaderACL(h http.Header, expand func(string) (iam.ACL, error)) (acl iam.ACL, given bool, err error) {
 	canned := h.Get("X-Amz-Acl")
 	grants, hasGrants, err := ParseGrantHeaders(h)
 	if err != nil {
@@ -179,7 +200,7 @@ func headerACL(h http.Header, owner string) (acl iam.ACL, given bool, err error)
 	case canned != "" && hasGrants:
 		return iam.ACL{}, true, errCannedAndGrants
 	case canned != "":
-		a, err := iam.CannedACL(canned, iam.CanonicalID(owner), owner)
+		a, err := expand(canned)
 		if err != nil {
 			return iam.ACL{}, true, invalidCannedACL(canned)
 		}
@@ -208,10 +229,16 @@ func (h *Handler) resolveGrantees(rq *request, acl iam.ACL) error {
 	return nil
 }
 
-// requestACL reads the ACL a Put*Acl request sets: from x-amz-acl,
-// x-amz-grant-* or the body, exactly one of them.
+// requestACL reads the ACL a PutBucketAcl request sets for a bucket owned
+// by owner: from x-amz-acl, x-amz-grant-* or the body, exactly one of them.
 func (h *Handler) requestACL(rq *request, owner string) (iam.ACL, error) {
-	acl, given, err := headerACL(rq.r.Header, owner)
+	return h.requestACLWith(rq, owner, bucketCanned(owner))
+}
+
+// requestACLWith is requestACL for a resource owned by owner whose canned
+// ACLs expand handles.
+func (h *Handler) requestACLWith(rq *request, owner string, expand func(string) (iam.ACL, error)) (iam.ACL, error) {
+	acl, given, err := parseHeaderACL(rq.r.Header, expand)
 	if err != nil {
 		return iam.ACL{}, err
 	}
@@ -270,7 +297,7 @@ func appendACL(b []byte, owner string, acl iam.ACL) []byte {
 	return append(b, "</AccessControlList></AccessControlPolicy>"...)
 }
 
-// ownerOnlyACL is the ACL of anything nobody set one on.
+// ownerOnlyACL is the ACL of a bucket nobody set one on.
 func ownerOnlyACL(owner string) iam.ACL {
 	a, _ := iam.CannedACL("private", iam.CanonicalID(owner), owner)
 	return a
@@ -328,89 +355,161 @@ func (h *Handler) putBucketAcl(rq *request) error {
 	return rq.writeStatus(http.StatusOK)
 }
 
-// objectVersion checks that the version an object ACL request names
-// exists and returns its id.
-func (h *Handler) objectVersion(rq *request) (string, error) {
+// objectACL reads the version an object ACL request names (the latest
+// without versionId): its effective ACL, owner included, and its id.
+func (h *Handler) objectACL(rq *request, ownership string) (iam.ACL, string, error) {
 	vid, err := versionID(rq)
 	if err != nil {
-		return "", err
+		return iam.ACL{}, "", err
 	}
-	_, id, err := h.objects.ObjectTags(rq.ctx(), rq.bucket, rq.key, vid)
+	data, id, err := h.objects.ObjectACL(rq.ctx(), rq.bucket, rq.key, vid)
 	if err != nil {
-		return "", deleteMarkerErr(rq, vid, err)
+		return iam.ACL{}, "", deleteMarkerErr(rq, vid, err)
 	}
-	return id, nil
+	acl, err := iam.EffectiveObjectACL(data, rq.owner, ownership)
+	if err != nil {
+		return iam.ACL{}, "", err
+	}
+	return acl, id, nil
 }
 
 func (h *Handler) getObjectAcl(rq *request) error {
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	id, err := h.objectVersion(rq)
+	own, err := h.ownership(rq, rq.bucket)
+	if err != nil {
+		return err
+	}
+	acl, id, err := h.objectACL(rq, own)
 	if err != nil {
 		return err
 	}
 	setVersionHeader(rq, id)
-	return rq.writeXML(appendACL(xmlHeader(), rq.owner, ownerOnlyACL(rq.owner)))
+	return rq.writeXML(appendACL(xmlHeader(), acl.OwnerName(rq.owner), acl))
 }
 
 func (h *Handler) putObjectAcl(rq *request) error {
 	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	acl, err := h.requestACL(rq, rq.owner)
+	own, err := h.ownership(rq, rq.bucket)
 	if err != nil {
 		return err
 	}
-	id, err := h.objectVersion(rq)
+	cur, id, err := h.objectACL(rq, own)
 	if err != nil {
 		return err
 	}
-	if err := h.checkObjectACL(rq, rq.bucket, rq.owner, acl); err != nil {
+	// The object keeps its owner: an ACL names grantees, never a new owner.
+	owner := cur.OwnerName(rq.owner)
+	acl, err := h.requestACLWith(rq, owner, objectCanned(cur.Owner, rq.owner))
+	if err != nil {
 		return err
+	}
+	acl.Owner = cur.Owner
+	data, err := h.storedObjectACL(rq, own, acl)
+	if err != nil {
+		return err
+	}
+	// The update names the version read, and refuses it if its owner
+	// changed since (an unversioned key overwritten meanwhile).
+	_, err = h.objects.PutObjectACL(rq.ctx(), rq.bucket, rq.key, id, func(stored []byte) ([]byte, error) {
+		now, err := iam.EffectiveObjectACL(stored, rq.owner, own)
+		if err != nil {
+			return nil, err
+		}
+		if now.Owner != cur.Owner {
+			return nil, errACLRaced
+		}
+		return data, nil
+	})
+	if err != nil {
+		return deleteMarkerErr(rq, id, err)
 	}
 	setVersionHeader(rq, id)
 	return rq.writeStatus(http.StatusOK)
 }
 
-// checkObjectACL refuses an object ACL that cannot be honoured: see the
-// top of this file.
-func (h *Handler) checkObjectACL(rq *request, bucket, owner string, acl iam.ACL) error {
-	if acl.OwnerOnly(iam.CanonicalID(owner)) {
-		return nil
+// storedObjectACL checks an object ACL against the bucket's ownership
+// setting and returns what to store for it: nothing while ACLs are
+// disabled, where only the bucket owner's full control is accepted.
+func (h *Handler) storedObjectACL(rq *request, ownership string, acl iam.ACL) ([]byte, error) {
+	if ownership == iam.OwnershipEnforced {
+		if !acl.OwnerOnly(iam.CanonicalID(rq.owner)) {
+			return nil, errACLNotSupported
+		}
+		return nil, nil
 	}
-	own, err := h.ownership(rq, bucket)
+	return iam.EncodeObjectACL(acl, rq.owner)
+}
+
+// hasACLHeaders reports whether a write names the new version's ACL.
+func hasACLHeaders(hd http.Header) bool {
+	if hd.Get("X-Amz-Acl") != "" {
+		return true
+	}
+	for _, gh := range grantHeaders {
+		if len(hd.Values(gh[0])) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// writeACL returns the ACL to store with the version an object write
+// creates (PutObject, CopyObject, CreateMultipartUpload, a POST form),
+// given the write's x-amz-acl or x-amz-grant-* headers in hd: its owner
+// per the bucket's ownership setting (iam.ObjectOwner) and its grants,
+// private by default. bucketFor must have run. The common case, the
+// bucket's owner (or root) writing without ACL headers, costs nothing.
+func (h *Handler) writeACL(rq *request, hd http.Header) ([]byte, error) {
+	writer := rq.principal.Name
+	if rq.principal.Root {
+		writer = ""
+	}
+	given := hasACLHeaders(hd)
+	if !given && (writer == "" || writer == rq.owner) {
+		return nil, nil
+	}
+	own, err := h.ownership(rq, rq.bucket)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if own == iam.OwnershipEnforced {
-		return errACLNotSupported
+	owner := iam.ObjectOwner(own, rq.owner, writer, hd.Get("X-Amz-Acl"))
+	acl, given, err := parseHeaderACL(hd, objectCanned(owner, rq.owner))
+	if err != nil {
+		return nil, err
 	}
-	return errObjectACLNotStored
+	if !given {
+		if acl, err = iam.CannedObjectACL("private", owner, rq.owner); err != nil {
+			return nil, err
+		}
+	} else if err := h.resolveGrantees(rq, acl); err != nil {
+		return nil, err
+	}
+	acl.Owner = owner
+	return h.storedObjectACL(rq, own, acl)
 }
 
 // checkACLHeaders runs before the handler of an object write that may set
 // the new object's ACL by header (PutObject, CopyObject,
-// CreateMultipartUpload): it requires s3:PutObjectAcl as S3 does, and
-// refuses, before anything is written, an ACL that is malformed or cannot
-// be honoured (headerACL is the parser the write will use once object ACLs
-// are stored).
+// CreateMultipartUpload): when the headers name one it requires
+// s3:PutObjectAcl, as S3 does, and refuses an ACL that is malformed or
+// that the bucket does not allow before any body is read. The handler
+// then builds the same ACL with writeACL.
 func (h *Handler) checkACLHeaders(rq *request) error {
-	b, err := h.objects.Bucket(rq.ctx(), rq.bucket)
-	if err != nil {
-		return err
-	}
-	acl, given, err := headerACL(rq.r.Header, b.Owner)
-	if err != nil || !given {
-		return err
+	if !hasACLHeaders(rq.r.Header) {
+		return nil
 	}
 	if err := h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, "s3:PutObjectAcl", rq.bucket, rq.key, "")); err != nil {
 		return err
 	}
-	if err := h.resolveGrantees(rq, acl); err != nil {
+	if err := h.bucketFor(rq); err != nil {
 		return err
 	}
-	return h.checkObjectACL(rq, rq.bucket, b.Owner, acl)
+	_, err := h.writeACL(rq, rq.r.Header)
+	return err
 }
 
 // createBucketWithACL is CreateBucket with the ACL and object ownership

@@ -92,6 +92,9 @@ func (h *Handler) copyObject(rq *request) error {
 	if in.Attrs, err = parseAttrs(rq.r.Header); err != nil {
 		return err
 	}
+	if in.Attrs.ACL, err = h.writeACL(rq, rq.r.Header); err != nil {
+		return err
+	}
 	switch d := rq.r.Header.Get("X-Amz-Tagging-Directive"); d {
 	case "", "COPY":
 	case "REPLACE":

@@ -24,6 +24,9 @@ func (h *Handler) createMultipartUpload(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if attrs.ACL, err = h.writeACL(rq, rq.r.Header); err != nil {
+		return err
+	}
 	in := object.CreateUploadInput{Bucket: rq.bucket, Key: rq.key, Owner: rq.principal.Name, Attrs: attrs,
 		ChecksumType: strings.ToUpper(rq.r.Header.Get("X-Amz-Checksum-Type"))}
 	if v := rq.r.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {

@@ -23,6 +23,9 @@ func (h *Handler) putObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	if attrs.ACL, err = h.writeACL(rq, r.Header); err != nil {
+		return err
+	}
 	md5sum, err := parseContentMD5(r.Header)
 	if err != nil {
 		return err

@@ -82,6 +82,18 @@ func (h *Handler) accessRequest(rq *request, action, bucket, key, versionID stri
 			}
 			return tags, err
 		}
+		req.ObjectACL = func(ctx context.Context) (iam.ACL, error) {
+			data, _, err := h.objects.ObjectACL(ctx, bucket, key, versionID)
+			switch {
+			case errors.Is(err, object.ErrNoSuchKey) || errors.Is(err, object.ErrNoSuchVersion):
+				return iam.ACL{}, nil // a missing object's ACL grants nothing
+			case err != nil:
+				return iam.ACL{}, err
+			case len(data) == 0:
+				return iam.ACL{}, nil
+			}
+			return iam.DecodeACL(data)
+		}
 	}
 	return req
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/cofferstore/coffer/internal/iam"
 	"github.com/cofferstore/coffer/internal/object"
 	"github.com/cofferstore/coffer/internal/postpolicy"
 )
@@ -78,25 +77,19 @@ func (h *Handler) postObject(rq *request) error {
 	if err := h.iam.Authorize(rq.ctx(), rq.principal, access); err != nil {
 		return err
 	}
+	aclHeader := http.Header{}
 	if acl := fields["acl"]; acl != "" {
-		// The form's acl field is x-amz-acl: it needs s3:PutObjectAcl and
-		// must be one objects can have.
+		// The form's acl field is x-amz-acl: it needs s3:PutObjectAcl.
 		if err := h.iam.Authorize(rq.ctx(), rq.principal, h.accessRequest(rq, "s3:PutObjectAcl", rq.bucket, rq.key, "")); err != nil {
 			return err
 		}
-		b, err := h.objects.Bucket(rq.ctx(), rq.bucket)
-		if err != nil {
-			return err
-		}
-		a, err := iam.CannedACL(acl, iam.CanonicalID(b.Owner), b.Owner)
-		if err != nil {
-			return invalidCannedACL(acl)
-		}
-		if err := h.checkObjectACL(rq, rq.bucket, b.Owner, a); err != nil {
-			return err
-		}
+		aclHeader.Set("X-Amz-Acl", acl)
 	}
 	if err := h.bucketFor(rq); err != nil {
+		return err
+	}
+	acl, err := h.writeACL(rq, aclHeader)
+	if err != nil {
 		return err
 	}
 	rq.withRequestInfo()
@@ -104,6 +97,7 @@ func (h *Handler) postObject(rq *request) error {
 	if err != nil {
 		return err
 	}
+	attrs.ACL = acl
 	res, err := h.objects.PutObject(rq.ctx(), object.PutInput{Bucket: rq.bucket, Key: rq.key, Size: -1, Attrs: attrs,
 		Body: &lengthRange{r: form.File, lo: lo, hi: hi}, Event: object.EventPost})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -297,7 +298,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 // UpdateObject implements meta.Objects. It holds the key's mutex across
 // reading the version and committing, so the update applies to the version
 // as of its commit. Only the record is rewritten, with every field other than
-// tags, retention and legal hold copied byte for byte; inline bytes and blob
+// tags, retention, legal hold and the ACL copied byte for byte; inline bytes and blob
 // references are separate keys and are not touched. It takes no bucket lock:
 // it rewrites a record that exists, and a bucket holding one cannot be
 // deleted.
@@ -334,12 +335,16 @@ func (s *Store) UpdateObject(ctx context.Context, bucket, key, versionID string,
 	}
 	next := v.obj
 	next.Tags = maps.Clone(v.obj.Tags)
+	next.ACL = slices.Clone(v.obj.ACL)
 	if err := fn(&next); err != nil {
 		return meta.Object{}, err
 	}
-	v.obj.Tags, v.obj.Retention, v.obj.LegalHold = next.Tags, next.Retention, next.LegalHold
+	v.obj.Tags, v.obj.Retention, v.obj.LegalHold, v.obj.ACL = next.Tags, next.Retention, next.LegalHold, next.ACL
 	if len(v.obj.Tags) == 0 {
 		v.obj.Tags = nil
+	}
+	if len(v.obj.ACL) == 0 {
+		v.obj.ACL = nil
 	}
 	rec, err := replaceLock(v.rec, &v.obj)
 	if err != nil {

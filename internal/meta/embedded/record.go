@@ -61,10 +61,14 @@ const (
 	fRetentionUntil = 23
 	fLegalHold      = 24 // present (empty payload) when on
 	fOrder          = 25 // varint: the version's position, see versions.go
+	// fACL is the version's access control list, opaque (iam encodes it).
+	// Records without it are owner-only; a release that does not know it
+	// skips it, and keeps it through UpdateObject.
+	fACL = 26
 )
 
 // lockFields are the fields UpdateObject may rewrite.
-var lockFields = map[uint64]bool{fTag: true, fRetentionMode: true, fRetentionUntil: true, fLegalHold: true}
+var lockFields = map[uint64]bool{fTag: true, fRetentionMode: true, fRetentionUntil: true, fLegalHold: true, fACL: true}
 
 // Bucket record fields.
 const (
@@ -136,7 +140,7 @@ func appendPair(b []byte, tag uint64, k, v string) []byte {
 }
 
 func encodeObject(o *meta.Object) []byte {
-	n := 32 + len(o.ETag) + len(o.ContentType) + len(o.ContentEncoding) +
+	n := 32 + len(o.ACL) + len(o.ETag) + len(o.ContentType) + len(o.ContentEncoding) +
 		len(o.ContentDisposition) + len(o.ContentLanguage) + len(o.CacheControl) +
 		len(o.Expires) + len(o.StorageClass) + len(o.ChecksumType) + len(o.UploadID)
 	for k, v := range o.UserMeta {
@@ -215,6 +219,9 @@ func appendLock(b []byte, o *meta.Object) []byte {
 	if o.LegalHold {
 		b = appendField(b, fLegalHold, nil)
 	}
+	if len(o.ACL) > 0 {
+		b = appendField(b, fACL, o.ACL)
+	}
 	return b
 }
 
@@ -231,11 +238,11 @@ func appendTags(b []byte, tags map[string]string) []byte {
 }
 
 // replaceLock returns a copy of the object record rec with its tags,
-// retention and legal hold replaced by o's. Every other field is copied
+// retention, legal hold and ACL replaced by o's. Every other field is copied
 // byte for byte, fields this release does not know included, so that an
 // update cannot lose what a newer release wrote.
 func replaceLock(rec []byte, o *meta.Object) ([]byte, error) {
-	n := len(rec) + 48
+	n := len(rec) + 48 + len(o.ACL)
 	for k, v := range o.Tags {
 		n += 8 + len(k) + len(v)
 	}
@@ -399,6 +406,8 @@ func decodeRecord(rec []byte, o *meta.Object, storedVersion bool) (hasInline boo
 			o.Retention.Until, err = decodeTime(p)
 		case fLegalHold:
 			o.LegalHold = true
+		case fACL:
+			o.ACL = append([]byte(nil), p...)
 		case fOrder:
 			order, err = decodeVarint(p)
 			hasOrder = true

@@ -81,6 +81,8 @@ func Run(t *testing.T, open Opener) {
 		{"TagsRoundTrip", h.testTagsRoundTrip},
 		{"PutObjectTags", h.testPutObjectTags},
 		{"RacePutObjectTags", h.testRacePutObjectTags},
+		{"ObjectACL", h.testObjectACL},
+		{"VersionsACL", h.testVersionsACL},
 		{"VersionsNull", h.testVersionsNull},
 		{"VersionsEnabled", h.testVersionsEnabled},
 		{"VersionsDeleteMarker", h.testVersionsDeleteMarker},
@@ -109,7 +111,7 @@ func Run(t *testing.T, open Opener) {
 
 // RunReopen checks that everything written survives Close and reopening:
 // buckets, records of every shape, deletions, the blob reference index,
-// multipart state, bucket configs and object tags.
+// multipart state, bucket configs, object tags and object ACLs.
 func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	ctx := context.Background()
 	s := open(t)
@@ -138,6 +140,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkUploads := writeUploadsForReopen(t, s)
 	checkConfigsTags := writeConfigsTagsForReopen(t, s)
+	checkACLs := writeACLForReopen(t, s)
 	recRev, err := s.PutRecord(ctx, meta.Record{Kind: "user", ID: "alice", Data: []byte("kept"), Rev: meta.RevNew})
 	if err != nil {
 		t.Fatalf("PutRecord: %v", err)
@@ -160,10 +163,10 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	if err != nil {
 		t.Fatalf("ListBuckets: %v", err)
 	}
-	if len(bs) != 1 {
-		t.Fatalf("ListBuckets after reopen = %v, want only %q", bs, "keep")
+	if len(bs) != 2 || bs[0].Name != "acls" {
+		t.Fatalf("ListBuckets after reopen = %v, want only %q and %q", bs, "acls", "keep")
 	}
-	checkBucket(t, b1, bs[0])
+	checkBucket(t, b1, bs[1])
 	for _, want := range []meta.Object{inline, seg, replacement} {
 		got, err := GetObj(s2, ctx, want.Bucket, want.Key)
 		if err != nil {
@@ -189,6 +192,7 @@ func RunReopen(t *testing.T, open Opener, reopen Reopener) {
 	}
 	checkUploads(t, s2)
 	checkConfigsTags(t, s2)
+	checkACLs(t, s2)
 	if r, err := s2.GetRecord(ctx, "user", "alice"); err != nil || string(r.Data) != "kept" || r.Rev != recRev {
 		t.Errorf("record after reopen = %+v, %v; want revision %d", r, err, recRev)
 	}
@@ -366,6 +370,9 @@ func checkObject(t *testing.T, what string, want, got meta.Object, withInline bo
 	}
 	if !maps.Equal(got.Tags, want.Tags) {
 		diffs = append(diffs, fmt.Sprintf("Tags = %q, want %q", got.Tags, want.Tags))
+	}
+	if string(got.ACL) != string(want.ACL) {
+		add("ACL", want.ACL, got.ACL)
 	}
 	if got.ChecksumType != want.ChecksumType {
 		add("ChecksumType", want.ChecksumType, got.ChecksumType)

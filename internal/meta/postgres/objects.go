@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -580,7 +581,7 @@ func (s *Store) DeleteObject(ctx context.Context, bucket, key string, opts meta.
 // UpdateObject implements meta.Objects. It holds the key's lock across
 // reading the version and committing, so the update applies to the version
 // as of its commit. Only the record is rewritten, with every field other
-// than tags, retention and legal hold copied byte for byte. It takes no
+// than tags, retention, legal hold and the ACL copied byte for byte. It takes no
 // bucket lock: it rewrites a version that exists, and a bucket holding one
 // cannot be deleted.
 func (s *Store) UpdateObject(ctx context.Context, bucket, key, versionID string, opts meta.UpdateOptions, fn func(*meta.Object) error) (meta.Object, error) {
@@ -616,12 +617,16 @@ func (s *Store) UpdateObject(ctx context.Context, bucket, key, versionID string,
 		}
 		next := v.obj
 		next.Tags = maps.Clone(v.obj.Tags)
+		next.ACL = slices.Clone(v.obj.ACL)
 		if fnErr = fn(&next); fnErr != nil {
 			return nil, fnErr
 		}
-		v.obj.Tags, v.obj.Retention, v.obj.LegalHold = next.Tags, next.Retention, next.LegalHold
+		v.obj.Tags, v.obj.Retention, v.obj.LegalHold, v.obj.ACL = next.Tags, next.Retention, next.LegalHold, next.ACL
 		if len(v.obj.Tags) == 0 {
 			v.obj.Tags = nil
+		}
+		if len(v.obj.ACL) == 0 {
+			v.obj.ACL = nil
 		}
 		rec, err := replaceMutable(v.rec, &v.obj)
 		if err != nil {

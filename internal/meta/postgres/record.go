@@ -45,11 +45,15 @@ const (
 	fRetentionUntil = 18
 	fLegalHold      = 19 // present (empty payload) when on
 	fSize           = 20 // varint; upload templates only
+	// fACL is the version's access control list, opaque (iam encodes it);
+	// records without it are owner-only. Like every field it needs no
+	// column and no migration: a release that does not know it skips it.
+	fACL = 21
 )
 
 // mutableFields are the fields UpdateObject rewrites; it copies every
 // other field of the stored record unchanged.
-var mutableFields = map[uint64]bool{fTag: true, fRetentionMode: true, fRetentionUntil: true, fLegalHold: true}
+var mutableFields = map[uint64]bool{fTag: true, fRetentionMode: true, fRetentionUntil: true, fLegalHold: true, fACL: true}
 
 // Bucket record fields.
 const (
@@ -207,7 +211,7 @@ func putPair(m *map[string]string, p []byte) error {
 // encodeObject encodes the record of o. withSize adds Size, which a
 // version keeps in a column instead.
 func encodeObject(o *meta.Object, withSize bool) []byte {
-	b := make([]byte, 0, 160+len(o.ContentType)+len(o.ContentDisposition)+48*len(o.Segments))
+	b := make([]byte, 0, 160+len(o.ACL)+len(o.ContentType)+len(o.ContentDisposition)+48*len(o.Segments))
 	b = appendString(b, fETag, o.ETag)
 	b = appendTime(b, fModified, o.Modified)
 	b = appendString(b, fContentType, o.ContentType)
@@ -243,13 +247,17 @@ func appendMutable(b []byte, o *meta.Object) []byte {
 	b = appendPairs(b, fTag, o.Tags)
 	b = appendString(b, fRetentionMode, o.Retention.Mode)
 	b = appendTime(b, fRetentionUntil, o.Retention.Until)
-	return appendFlag(b, fLegalHold, o.LegalHold)
+	b = appendFlag(b, fLegalHold, o.LegalHold)
+	if len(o.ACL) > 0 {
+		b = appendField(b, fACL, o.ACL)
+	}
+	return b
 }
 
 // replaceMutable returns rec with its mutable fields replaced by o's, every
 // other field (known or not) copied as is.
 func replaceMutable(rec []byte, o *meta.Object) ([]byte, error) {
-	out := make([]byte, 0, len(rec)+32)
+	out := make([]byte, 0, len(rec)+32+len(o.ACL))
 	err := fields(rec, func(tag uint64, p []byte) error {
 		if !mutableFields[tag] {
 			out = appendField(out, tag, p)
@@ -340,6 +348,8 @@ func decodeObject(rec []byte, o *meta.Object) error {
 			o.Retention.Until, err = decodeTime(p)
 		case fLegalHold:
 			o.LegalHold = true
+		case fACL:
+			o.ACL = append([]byte(nil), p...)
 		case fSize:
 			o.Size, err = decodeVarint(p)
 		}
