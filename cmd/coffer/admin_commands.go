@@ -146,6 +146,11 @@ var loginCmd = adminCmd{name: "login", args: "[--user NAME] [--password-stdin]",
 		}
 		secret := os.Getenv("COFFER_ADMIN_PASSWORD")
 		if fromStdin || secret == "" {
+			if !fromStdin {
+				// The secret is typed in; say what is expected (on stderr,
+				// so scripts reading stdout see only the result).
+				fmt.Fprint(cli.stderr, "password or secret key: ")
+			}
 			line, err := bufio.NewReader(cli.stdin).ReadString('\n')
 			if err != nil && !errors.Is(err, io.EOF) {
 				return fmt.Errorf("reading password: %w", err)
