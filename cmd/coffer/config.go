@@ -10,10 +10,12 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cofferstore/coffer/internal/mgmtapi"
 	"github.com/cofferstore/coffer/internal/object"
 )
 
@@ -64,6 +66,9 @@ type Config struct {
 	PublicS3URL string
 	// SessionTTL is how long a console or API login lasts.
 	SessionTTL time.Duration
+	// LocalLocations are server directories administrators may browse
+	// and transfer from through the management API.
+	LocalLocations []mgmtapi.LocalLocation
 }
 
 // setting binds one configuration value to its flag and variable.
@@ -192,6 +197,27 @@ var settings = []setting{
 			return fmt.Errorf("%q is not a URL such as https://s3.example.com", v)
 		}
 		c.PublicS3URL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"local-locations", "COFFER_LOCAL_LOCATIONS", "", "comma-separated server directories administrators may browse through the management API, each NAME=/abs/path or /abs/path", func(c *Config, v string) error {
+		c.LocalLocations = nil
+		for _, item := range strings.Split(v, ",") {
+			if item = strings.TrimSpace(item); item == "" {
+				continue
+			}
+			name, dir, named := strings.Cut(item, "=")
+			if !named {
+				name, dir = filepath.Base(item), item
+			}
+			if !filepath.IsAbs(dir) || name == "" {
+				return fmt.Errorf("%q is not NAME=/absolute/path or /absolute/path", item)
+			}
+			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+				return fmt.Errorf("%q is not an existing directory", dir)
+			}
+			id := fmt.Sprintf("local-%d", len(c.LocalLocations))
+			c.LocalLocations = append(c.LocalLocations, mgmtapi.LocalLocation{ID: id, Name: name, Path: filepath.Clean(dir)})
+		}
 		return nil
 	}},
 	{"session-ttl", "COFFER_SESSION_TTL", "12h", "how long a management API login lasts", dur(func(c *Config) *time.Duration { return &c.SessionTTL })},

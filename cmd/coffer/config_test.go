@@ -70,3 +70,45 @@ func TestRunUsage(t *testing.T) {
 		t.Errorf("no args: %d", code)
 	}
 }
+
+func TestConfigManagementAPISettings(t *testing.T) {
+	dir := t.TempDir()
+	c, err := loadConfig(nil, env(map[string]string{
+		"COFFER_ALLOWED_ORIGINS": "https://console.example.com, http://127.0.0.1:5000/",
+		"COFFER_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7",
+		"COFFER_PUBLIC_S3_URL":   "https://s3.example.com/",
+		"COFFER_SESSION_TTL":     "2h",
+		"COFFER_LOCAL_LOCATIONS": "datasets=" + dir + "," + dir,
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.AllowedOrigins, " ") != "https://console.example.com http://127.0.0.1:5000" {
+		t.Errorf("origins: %v", c.AllowedOrigins)
+	}
+	if len(c.TrustedProxies) != 2 || c.TrustedProxies[0].String() != "10.0.0.0/8" || c.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Errorf("proxies: %v", c.TrustedProxies)
+	}
+	if c.PublicS3URL != "https://s3.example.com" || c.SessionTTL != 2*time.Hour {
+		t.Errorf("public URL %q, session TTL %v", c.PublicS3URL, c.SessionTTL)
+	}
+	if len(c.LocalLocations) != 2 || c.LocalLocations[0].ID != "local-0" || c.LocalLocations[0].Name != "datasets" ||
+		c.LocalLocations[1].ID != "local-1" || c.LocalLocations[1].Path != dir {
+		t.Errorf("local locations: %+v", c.LocalLocations)
+	}
+
+	_, err = loadConfig(nil, env(map[string]string{
+		"COFFER_ALLOWED_ORIGINS": "console.example.com",
+		"COFFER_TRUSTED_PROXIES": "not-an-address",
+		"COFFER_PUBLIC_S3_URL":   "ftp://x",
+		"COFFER_LOCAL_LOCATIONS": "relative/dir",
+	}), io.Discard)
+	if err == nil {
+		t.Fatal("invalid settings accepted")
+	}
+	for _, want := range []string{"COFFER_ALLOWED_ORIGINS", "COFFER_TRUSTED_PROXIES", "COFFER_PUBLIC_S3_URL", "COFFER_LOCAL_LOCATIONS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s:\n%v", want, err)
+		}
+	}
+}

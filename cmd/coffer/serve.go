@@ -205,7 +205,7 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 		IAM: ids, Objects: objects, Store: metaStore, Sessions: sessions, Limiter: session.NewLimiter(metaStore, nil),
 		Shares: shares, Notifications: router, Logger: log, Region: cfg.Region, S3Endpoint: publicS3,
 		AllowedOrigins: cfg.AllowedOrigins, TrustedProxies: cfg.TrustedProxies, SecureCookies: tlsCfg != nil,
-		TempDir: filepath.Join(cfg.DataDir, "tmp"),
+		TempDir: filepath.Join(cfg.DataDir, "tmp"), LocalLocations: cfg.LocalLocations,
 		Health: func() any {
 			var stats any = "delivered by another instance"
 			if d := current.Load(); d != nil {

@@ -57,6 +57,10 @@ type Config struct {
 	// SecureCookies marks session cookies Secure (the listener is HTTPS or
 	// sits behind a TLS-terminating proxy).
 	SecureCookies bool
+	// LocalLocations are server directories the operator exposes to
+	// administrators through S4's /api/local routes (browse, upload,
+	// download, transfer to and from buckets). None by default.
+	LocalLocations []LocalLocation
 	// Limits overrides the per-client rate limits; zero fields keep the
 	// defaults S4 documents.
 	Limits Limits
@@ -69,6 +73,13 @@ type Config struct {
 	// serve one API behind a load balancer share it, or route downloads
 	// to the instance that built the archive.
 	TempDir string
+}
+
+// LocalLocation is one exposed server directory.
+type LocalLocation struct {
+	ID   string // as S4 names them, e.g. "local-0"
+	Name string // shown to users
+	Path string // absolute directory on this server
 }
 
 // Limits are requests per minute per client address.
@@ -139,6 +150,7 @@ func New(cfg Config) (*API, error) {
 	a.transferRoutes()
 	a.settingsRoutes()
 	a.objectACLRoutes()
+	a.localRoutes()
 	a.handle("GET /api/openapi.json", a.openAPI, public())
 	a.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, errorf(http.StatusNotFound, "NotFound", "no such endpoint: %s %s", r.Method, r.URL.Path))
