@@ -347,12 +347,8 @@ func (a *API) objectDetail(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	vid := c.r.URL.Query().Get("versionId")
-	action := "s3:GetObject"
-	if vid != "" {
-		action = "s3:GetObjectVersion"
-	}
-	if err := c.authorize(action, bucket, key, objVersionCond(vid)); err != nil {
+	vid, err := c.authorizeRead(bucket, key)
+	if err != nil {
 		return nil, err
 	}
 	rd, err := a.cfg.Objects.GetObject(c.ctx, object.GetInput{Bucket: bucket, Key: key, VersionID: vid, HeadOnly: true})
@@ -396,6 +392,18 @@ func (a *API) objectDetail(c *call) (any, error) {
 		}
 	}
 	return d, nil
+}
+
+// authorizeRead authorizes reading the object version ?versionId= names
+// (the latest without one) with the action S3 checks for it, and returns
+// that version id.
+func (c *call) authorizeRead(bucket, key string) (string, error) {
+	vid := c.r.URL.Query().Get("versionId")
+	action := "s3:GetObject"
+	if vid != "" {
+		action = "s3:GetObjectVersion"
+	}
+	return vid, c.authorize(action, bucket, key, objVersionCond(vid))
 }
 
 func objVersionCond(vid string) map[string][]string {

@@ -488,12 +488,8 @@ func (a *API) objServe(c *call, preview bool) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	vid := c.r.URL.Query().Get("versionId")
-	action := "s3:GetObject"
-	if vid != "" {
-		action = "s3:GetObjectVersion"
-	}
-	if err := c.authorize(action, bucket, key, objVersionCond(vid)); err != nil {
+	vid, err := c.authorizeRead(bucket, key)
+	if err != nil {
 		return nil, err
 	}
 	in := object.GetInput{Bucket: bucket, Key: key, VersionID: vid, HeadOnly: c.r.Method == http.MethodHead,
@@ -694,12 +690,8 @@ func (a *API) viewObject(c *call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	vid := c.r.URL.Query().Get("versionId")
-	action := "s3:GetObject"
-	if vid != "" {
-		action = "s3:GetObjectVersion"
-	}
-	if err := c.authorize(action, bucket, key, objVersionCond(vid)); err != nil {
+	vid, err := c.authorizeRead(bucket, key)
+	if err != nil {
 		return nil, err
 	}
 	rd, err := a.cfg.Objects.GetObject(c.ctx, object.GetInput{Bucket: bucket, Key: key, VersionID: vid})
