@@ -2,6 +2,7 @@ package mgmtapi_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -99,4 +100,41 @@ func TestJSONBodyLimits(t *testing.T) {
 	root.do("POST", "/api/buckets", ``).wantError(http.StatusBadRequest, "InvalidRequest")
 	root.header.Set("Content-Type", "text/plain")
 	root.do("POST", "/api/buckets", `{"name":"x"}`).wantError(http.StatusUnsupportedMediaType, "UnsupportedMediaType")
+}
+
+// TestTicketBeatsStaleCookie: EventSource sends the browser's cookies with
+// a ticketed request; a logged-out session's cookie must not refuse a
+// valid ticket.
+func TestTicketBeatsStaleCookie(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	root := session.Subject{User: rootUser, Root: true}
+	c := e.cookie(root)
+	cl, err := e.sessions.Verify(ctx, c.hc.Jar.Cookies(mustURL(t, e.URL))[0].Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.sessions.Revoke(ctx, cl); err != nil {
+		t.Fatal(err)
+	}
+	e.root().do("POST", "/api/buckets", map[string]any{"name": "tickets"}).want(http.StatusCreated)
+	var task struct{ ID string }
+	e.root().do("POST", "/api/tasks/count", map[string]any{"bucket": "tickets", "prefix": ""}).want(http.StatusAccepted).json(&task)
+	tk, err := e.sessions.NewTicket(ctx, root, "transfer:"+task.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.do("GET", "/api/auth/me", nil).wantError(http.StatusUnauthorized, "TokenRevoked")
+	// The transfer progress route is ticketed; the task is no transfer, so
+	// an admitted caller gets 404, a refused one 401.
+	c.do("GET", "/api/transfer/progress/"+task.ID+"?ticket="+tk.ID, nil).wantError(http.StatusNotFound, "TransferNotFound")
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

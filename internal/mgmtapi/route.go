@@ -172,9 +172,9 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// authenticate finds the caller from, in order: the session cookie, an
-// Authorization: Bearer session JWT or API token, X-Admin-Token, and (on
-// ticketed routes) ?ticket=. It fails with ErrUnauthenticated (401).
+// authenticate finds the caller from, in order: an Authorization: Bearer
+// session JWT or API token, X-Admin-Token, (on ticketed routes) ?ticket=,
+// and the session cookie. It fails with ErrUnauthenticated (401).
 func (c *call) authenticate(ticket func(*http.Request) string) error {
 	a := c.api
 	r := c.r
@@ -192,9 +192,9 @@ func (c *call) authenticate(ticket func(*http.Request) string) error {
 	if tok := r.Header.Get("X-Admin-Token"); tok != "" {
 		return c.fromToken(tok)
 	}
-	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
-		return c.fromSession(ck.Value, viaCookie)
-	}
+	// A ticket is checked before the cookie: EventSource sends the
+	// browser's cookies along, and a stale session cookie must not refuse
+	// a request that brings a valid ticket.
 	if ticket != nil {
 		if id := r.URL.Query().Get("ticket"); id != "" {
 			s, err := a.cfg.Sessions.RedeemTicket(c.ctx, id, ticket(r))
@@ -204,6 +204,9 @@ func (c *call) authenticate(ticket func(*http.Request) string) error {
 			c.via = viaTicket
 			return c.fromSubject(s)
 		}
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil && ck.Value != "" {
+		return c.fromSession(ck.Value, viaCookie)
 	}
 	return fmt.Errorf("%w: log in, or send a Bearer token", ErrUnauthenticated)
 }
