@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -195,7 +196,8 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	publicS3 := cfg.PublicS3URL
 	if publicS3 == "" {
-		publicS3 = scheme + "://" + s3Addr.String()
+		publicS3 = defaultPublicS3(scheme, s3Addr)
+		log.Info("share links point at the S3 listener's address; set COFFER_PUBLIC_S3_URL to the URL clients use", "url", publicS3)
 	}
 	sessions, err := session.New(session.Config{Store: metaStore, Key: session.DeriveKey(masterKey, "coffer-session"), TTL: cfg.SessionTTL})
 	if err != nil {
@@ -244,6 +246,20 @@ func serve(ctx context.Context, cfg *Config, stdout, stderr io.Writer) error {
 	}
 	log.Info("stopped")
 	return err
+}
+
+// defaultPublicS3 is the URL share links use when none is configured: the
+// S3 listener's address, with "localhost" for a wildcard listener (an
+// address of all interfaces is no URL a client can use).
+func defaultPublicS3(scheme string, addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return scheme + "://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
 // openMeta opens the configured metadata store.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -181,4 +182,21 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+func TestDefaultPublicS3(t *testing.T) {
+	for addr, want := range map[string]string{
+		"[::]:9000":      "http://localhost:9000",
+		"0.0.0.0:9000":   "http://localhost:9000",
+		"127.0.0.1:9123": "http://127.0.0.1:9123",
+		"[::1]:9000":     "http://[::1]:9000",
+	} {
+		a, err := net.ResolveTCPAddr("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := defaultPublicS3("http", a); got != want {
+			t.Errorf("defaultPublicS3(%s) = %s, want %s", addr, got, want)
+		}
+	}
 }
