@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"mime"
 	"net/http"
 	"os"
@@ -93,23 +94,40 @@ func (c *call) localOpen(action string) (localTarget, error) {
 	if err := c.authorize(action, "", "", nil); err != nil {
 		return localTarget{}, err
 	}
-	id := c.r.PathValue("locationId")
-	i := slices.IndexFunc(c.api.cfg.LocalLocations, func(l LocalLocation) bool { return l.ID == id })
-	if i < 0 {
-		return localTarget{}, errorf(http.StatusNotFound, "LocationNotFound", "no local storage location %q", objClip(id, 64))
+	loc, err := c.api.localLookup(c.r.PathValue("locationId"))
+	if err != nil {
+		return localTarget{}, err
 	}
 	rel, err := localDecodePath(c.r.PathValue("encodedPath"))
 	if err != nil {
 		return localTarget{}, err
 	}
-	loc := c.api.cfg.LocalLocations[i]
-	root, err := os.OpenRoot(loc.Path)
+	root, err := localOpenRoot(c.log, loc)
 	if err != nil {
-		c.log.Warn("opening local storage location", "location", loc.ID, "err", err)
-		return localTarget{}, errorf(http.StatusServiceUnavailable, "LocationUnavailable", "local storage location %q is not available", loc.ID)
+		return localTarget{}, err
 	}
 	c.log = c.log.With("location", loc.ID, "path", rel)
 	return localTarget{loc: loc, root: root, rel: rel}, nil
+}
+
+// localLookup finds location id (404 LocationNotFound).
+func (a *API) localLookup(id string) (LocalLocation, error) {
+	i := slices.IndexFunc(a.cfg.LocalLocations, func(l LocalLocation) bool { return l.ID == id })
+	if i < 0 {
+		return LocalLocation{}, errorf(http.StatusNotFound, "LocationNotFound", "no local storage location %q", objClip(id, 64))
+	}
+	return a.cfg.LocalLocations[i], nil
+}
+
+// localOpenRoot opens loc as the root every access goes through; the
+// caller closes it.
+func localOpenRoot(log *slog.Logger, loc LocalLocation) (*os.Root, error) {
+	root, err := os.OpenRoot(loc.Path)
+	if err != nil {
+		log.Warn("opening local storage location", "location", loc.ID, "err", err)
+		return nil, errorf(http.StatusServiceUnavailable, "LocationUnavailable", "local storage location %q is not available", loc.ID)
+	}
+	return root, nil
 }
 
 // localDecodePath decodes an encoded path (Base64url as S4 sends it; ""
@@ -453,15 +471,16 @@ func (a *API) localUpload(c *call) (any, error) {
 	if err := t.root.MkdirAll(dir, 0o755); err != nil {
 		return nil, localErr(dir, err)
 	}
-	size, err := t.write(c, part, overwrite)
+	size, err := t.write(c.log, part, overwrite)
 	if err != nil {
 		return nil, err
 	}
 	return localUploadResult{Uploaded: true, Path: t.rel, Size: size}, nil
 }
 
-// write stores body at t.rel through a synced temporary file.
-func (t localTarget) write(c *call, body io.Reader, overwrite bool) (int64, error) {
+// write stores body at t.rel through a synced temporary file (t.loc is
+// not used: transfers call it with a root and a path only).
+func (t localTarget) write(log *slog.Logger, body io.Reader, overwrite bool) (int64, error) {
 	dir := path.Dir(t.rel)
 	var rnd [8]byte
 	rand.Read(rnd[:])
@@ -475,7 +494,7 @@ func (t localTarget) write(c *call, body io.Reader, overwrite bool) (int64, erro
 		if !published {
 			f.Close()
 			if err := t.root.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				c.log.Warn("removing a failed upload's temporary file", "file", tmp, "err", err)
+				log.Warn("removing a failed upload's temporary file", "file", tmp, "err", err)
 			}
 		}
 	}()
@@ -512,7 +531,7 @@ func (t localTarget) write(c *call, body io.Reader, overwrite bool) (int64, erro
 		} else if err == nil {
 			published = true
 			if err := t.root.Remove(tmp); err != nil {
-				c.log.Warn("removing an upload's temporary name", "file", tmp, "err", err)
+				log.Warn("removing an upload's temporary name", "file", tmp, "err", err)
 			}
 		}
 	}
@@ -526,7 +545,7 @@ func (t localTarget) write(c *call, body io.Reader, overwrite bool) (int64, erro
 	// The new name is durable once its directory is.
 	if d, err := t.root.Open(localName(dir)); err == nil {
 		if err := d.Sync(); err != nil {
-			c.log.Warn("syncing a directory after an upload", "err", err)
+			log.Warn("syncing a directory after an upload", "err", err)
 		}
 		d.Close()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path"
 	"strings"
 	"sync"
@@ -25,8 +26,11 @@ import (
 // max-concurrent-transfers at a time, each authorized as the job's
 // creator at the moment it is copied.
 //
-// S4 also transfers to and from "local" storage (directories on its
-// host); Coffer's storage is its buckets, so only type "s3" exists.
+// S4's main use is between "local" storage (server directories) and
+// buckets: Coffer's local storage is the operator's LocalLocations
+// (local.go), and transfers_local.go uploads from one into a bucket or
+// downloads a bucket's keys into one, through the location's os.Root.
+// A server without locations refuses type "local" as S4's unknown types.
 
 const (
 	taskTransfer = "transfer"
@@ -113,10 +117,14 @@ type transferRequest struct {
 	DeleteSource bool `json:"deleteSource"`
 }
 
-// transferFile is one key to copy.
+// transferFile is one key to copy: src and dst are keys, or paths in a
+// location for a local end (cleaned by localCleanPath).
 type transferFile struct {
 	src, dst string
 	size     int64
+	// err is why the file cannot be transferred (a key that names no
+	// local path); the file fails when its turn comes.
+	err error
 }
 
 // transferDetail is a transfer's part of its task record (Detail).
@@ -140,8 +148,9 @@ type transferCurrent struct {
 }
 
 // validate checks the request's shape; policy says whether a conflict
-// policy may be given (create) or not (check-conflicts).
-func (req *transferRequest) validate(policy bool) error {
+// policy may be given (create) or not (check-conflicts), local whether
+// the server has local storage locations.
+func (req *transferRequest) validate(policy, local bool) error {
 	switch {
 	case req.Source == nil || req.Destination == nil || len(req.Items) == 0:
 		return errorf(http.StatusBadRequest, "InvalidRequest", "source, destination and items are required")
@@ -153,14 +162,18 @@ func (req *transferRequest) validate(policy bool) error {
 		ep   *transferEndpoint
 	}{{"source", req.Source}, {"destination", req.Destination}} {
 		switch {
-		case e.ep.Type == "local":
+		case e.ep.Type == "local" && !local:
 			return errorf(http.StatusBadRequest, "UnsupportedStorageType",
-				"%s.type \"local\" is not supported: Coffer has no local storage locations; transfers copy between its buckets (type \"s3\")", e.name)
-		case e.ep.Type != "s3":
-			return errorf(http.StatusBadRequest, "UnsupportedStorageType", "%s.type must be \"s3\", not %q", e.name, e.ep.Type)
+				"%s.type \"local\" is not supported: this server has no local storage locations (COFFER_LOCAL_LOCATIONS); transfers copy between its buckets (type \"s3\")", e.name)
+		case e.ep.Type != "s3" && e.ep.Type != "local":
+			return errorf(http.StatusBadRequest, "UnsupportedStorageType", "%s.type must be \"s3\" or \"local\", not %q", e.name, e.ep.Type)
 		case e.ep.LocationID == "":
-			return errorf(http.StatusBadRequest, "InvalidRequest", "%s.locationId (a bucket name) is required", e.name)
+			return errorf(http.StatusBadRequest, "InvalidRequest", "%s.locationId (a bucket name, or a local location's id) is required", e.name)
 		}
+	}
+	if req.Source.Type == "local" && req.Destination.Type == "local" {
+		return errorf(http.StatusBadRequest, "UnsupportedStorageType",
+			"transfers from local to local storage are not supported; one end must be a bucket (type \"s3\")")
 	}
 	for i, it := range req.Items {
 		switch {
@@ -195,8 +208,22 @@ func (it transferItem) directory() bool {
 // destination checked writable (s3:PutObject), so that a caller who may
 // do nothing learns it now. Every key is authorized again when copied.
 func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int64, error) {
+	if req.Source.Type == "local" {
+		return a.expandLocalSource(c, req)
+	}
 	srcBucket, dstBucket := req.Source.LocationID, req.Destination.LocationID
-	for _, b := range []string{srcBucket, dstBucket} {
+	buckets := []string{srcBucket, dstBucket}
+	// toLocal maps keys to paths in a location rather than keys.
+	toLocal := req.Destination.Type == "local"
+	if toLocal {
+		root, err := a.transferLocation(c, req.Destination.LocationID, localWriteAction)
+		if err != nil {
+			return nil, 0, err
+		}
+		root.Close()
+		buckets = buckets[:1]
+	}
+	for _, b := range buckets {
 		if _, err := a.cfg.Objects.Bucket(c.ctx, b); err != nil {
 			return nil, 0, err
 		}
@@ -223,14 +250,20 @@ func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int
 		rel := strings.TrimLeft(it.Path, "/")
 		if !it.directory() {
 			f := transferFile{src: srcBase + rel, dst: dstBase + rel}
-			if err := a.checkTransferKeys(c, srcBucket, f.src, dstBucket, f.dst); err != nil {
+			if toLocal {
+				if err := transferLocalDst(&f); err != nil {
+					return nil, 0, err
+				}
+			} else if err := a.checkTransferKeys(c, srcBucket, f.src, dstBucket, f.dst); err != nil {
 				return nil, 0, err
 			}
 			if err := c.authorize("s3:GetObject", srcBucket, f.src, nil); err != nil {
 				return nil, 0, err
 			}
-			if err := c.authorize("s3:PutObject", dstBucket, f.dst, nil); err != nil {
-				return nil, 0, err
+			if !toLocal {
+				if err := c.authorize("s3:PutObject", dstBucket, f.dst, nil); err != nil {
+					return nil, 0, err
+				}
 			}
 			rd, err := a.cfg.Objects.GetObject(c.ctx, object.GetInput{Bucket: srcBucket, Key: f.src, HeadOnly: true})
 			if err != nil {
@@ -247,10 +280,17 @@ func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int
 			rel += "/"
 		}
 		srcDir, dstDir := srcBase+rel, dstBase+rel
-		if err := a.checkTransferKeys(c, srcBucket, srcDir, dstBucket, dstDir); err != nil {
+		if toLocal {
+			if err := object.ValidateKey(srcDir); err != nil {
+				return nil, 0, fmt.Errorf("key %q: %w", srcDir, err)
+			}
+			if _, err := localCleanPath(dstDir); err != nil {
+				return nil, 0, err
+			}
+		} else if err := a.checkTransferKeys(c, srcBucket, srcDir, dstBucket, dstDir); err != nil {
 			return nil, 0, err
 		}
-		if srcBucket == dstBucket && strings.HasPrefix(dstDir, srcDir) {
+		if !toLocal && srcBucket == dstBucket && strings.HasPrefix(dstDir, srcDir) {
 			return nil, 0, errorf(http.StatusBadRequest, "InvalidRequest", "the destination %q is the source folder %q or inside it", dstDir, srcDir)
 		}
 		if err := c.authorize("s3:ListBucket", srcBucket, "", listConds(srcDir, "")); err != nil {
@@ -265,7 +305,12 @@ func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int
 			for _, o := range page.Objects {
 				// The folder's own marker ("dir/") copies to the
 				// destination folder's marker, so empty folders survive.
-				if err := add(transferFile{src: o.Key, dst: dstDir + o.Key[len(srcDir):], size: o.Size}); err != nil {
+				f := transferFile{src: o.Key, dst: dstDir + o.Key[len(srcDir):], size: o.Size}
+				if toLocal {
+					// A key that names no path fails on its own, later.
+					f.err = transferLocalDst(&f)
+				}
+				if err := add(f); err != nil {
 					return nil, 0, err
 				}
 			}
@@ -309,12 +354,14 @@ type transferCreated struct {
 // 200 {jobId, status: "pending", filesQueued, estimatedBytes, sseUrl}.
 // A file item is source.path+path copied to destination.path+path; a
 // directory item is every key under it, keeping the layout below it.
+// Either end may instead be {type: "local", locationId: a location's id,
+// path} (transfers_local.go), but not both.
 func (a *API) createTransfer(c *call) (any, error) {
 	var req transferRequest
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := req.validate(true); err != nil {
+	if err := req.validate(true, len(a.cfg.LocalLocations) > 0); err != nil {
 		return nil, err
 	}
 	if req.ConflictResolution == "" {
@@ -332,6 +379,14 @@ func (a *API) createTransfer(c *call) (any, error) {
 		policy: req.ConflictResolution, move: req.DeleteSource, concurrency: n,
 		detail: transferDetail{Source: *req.Source, Destination: *req.Destination, ConflictResolution: req.ConflictResolution,
 			DeleteSource: req.DeleteSource, TotalBytes: total, Concurrency: n}}
+	// The bucket end names the task (GET /api/buckets/{bucket}/tasks).
+	bucket := j.srcBucket
+	switch {
+	case req.Source.Type == "local":
+		j.srcLocal, j.srcBucket, bucket = j.srcBucket, "", j.dstBucket
+	case req.Destination.Type == "local":
+		j.dstLocal, j.dstBucket = j.dstBucket, ""
+	}
 	detail, err := json.Marshal(j.detail)
 	if err != nil {
 		return nil, fmt.Errorf("encoding transfer: %w", err)
@@ -339,7 +394,7 @@ func (a *API) createTransfer(c *call) (any, error) {
 	id := newTaskID()
 	now := a.now().UTC()
 	rec := taskRecord{
-		ID: id, Type: taskTransfer, Status: statusQueued, Bucket: j.srcBucket, Prefix: req.Source.base(),
+		ID: id, Type: taskTransfer, Status: statusQueued, Bucket: bucket, Prefix: req.Source.base(),
 		Instance: a.tasks.instance, Created: now, Heartbeat: now, Detail: detail,
 		Owner: taskOwner{Name: c.p.Name, AccessKey: c.p.AccessKey, Root: c.p.Root, Token: c.p.Token,
 			SourceIP: c.client.String(), Secure: c.r.TLS != nil},
@@ -350,7 +405,7 @@ func (a *API) createTransfer(c *call) (any, error) {
 		return nil, fmt.Errorf("storing transfer: %w", err)
 	}
 	c.log.Info("transfer started", "task", id, "bucket", j.srcBucket, "destination_bucket", j.dstBucket,
-		"files", len(files), "move", req.DeleteSource)
+		"source_location", j.srcLocal, "destination_location", j.dstLocal, "files", len(files), "move", req.DeleteSource)
 	a.tasks.startWith(rec, rev, j.run)
 	return transferCreated{JobID: id, Status: "pending", FilesQueued: len(files), EstimatedBytes: total,
 		SSEURL: "/api/transfer/progress/" + id}, nil
@@ -362,10 +417,14 @@ func (a *API) createTransfer(c *call) (any, error) {
 type transferJob struct {
 	files                []transferFile
 	srcBucket, dstBucket string
-	policy               string
-	move                 bool
-	concurrency          int
-	detail               transferDetail
+	// srcLocal or dstLocal is the id of a local end (its bucket is "");
+	// root is that location, opened for the run.
+	srcLocal, dstLocal string
+	root               *os.Root
+	policy             string
+	move               bool
+	concurrency        int
+	detail             transferDetail
 }
 
 // update changes the detail and puts it in the record, for the next
@@ -383,6 +442,12 @@ func (j *transferJob) update(r *taskRun, fn func(*transferDetail)) {
 // new keys once cancelled; a copy under way finishes (S4: "stops after
 // the current file"), so the counters match what was copied.
 func (j *transferJob) run(r *taskRun) error {
+	if err := j.openLocal(r); err != nil {
+		return err
+	}
+	if j.root != nil {
+		defer j.root.Close()
+	}
 	work := make(chan transferFile)
 	var wg sync.WaitGroup
 	for range j.concurrency {
@@ -455,6 +520,14 @@ func (j *transferJob) one(r *taskRun, f transferFile) {
 // source once its copy is stored. Writes use a context that a cancel
 // does not interrupt, so a key is either fully transferred or untouched.
 func (j *transferJob) copy(r *taskRun, f transferFile) (skipped, renamed bool, err error) {
+	switch {
+	case f.err != nil:
+		return false, false, f.err
+	case j.srcLocal != "":
+		return j.upload(r, f)
+	case j.dstLocal != "":
+		return j.download(r, f)
+	}
 	if err := j.authorize(r, "s3:GetObject", j.srcBucket, f.src); err != nil {
 		return false, false, err
 	}
@@ -740,7 +813,7 @@ func (a *API) checkTransferConflicts(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	if err := req.validate(false); err != nil {
+	if err := req.validate(false, len(a.cfg.LocalLocations) > 0); err != nil {
 		return nil, err
 	}
 	files, total, err := a.expandTransfer(c, &req)
@@ -748,14 +821,13 @@ func (a *API) checkTransferConflicts(c *call) (any, error) {
 		return nil, err
 	}
 	dst := req.Destination
+	if dst.Type == "local" {
+		return a.checkLocalConflicts(c, dst.LocationID, files, total)
+	}
 	if err := c.authorize("s3:ListBucket", dst.LocationID, "", listConds(dst.base(), "")); err != nil {
 		return nil, err
 	}
-	out := struct {
-		Conflicts      []string         `json:"conflicts"`
-		NonConflicting []string         `json:"nonConflicting"`
-		Warning        *transferWarning `json:"warning,omitempty"`
-	}{Conflicts: []string{}, NonConflicting: []string{}}
+	out := transferConflicts{Conflicts: []string{}, NonConflicting: []string{}}
 	for _, f := range files {
 		rd, err := a.cfg.Objects.GetObject(c.ctx, object.GetInput{Bucket: dst.LocationID, Key: f.dst, HeadOnly: true})
 		switch {
@@ -768,9 +840,19 @@ func (a *API) checkTransferConflicts(c *call) (any, error) {
 			return nil, fmt.Errorf("checking %s: %w", f.dst, err)
 		}
 	}
-	if len(files) > largeTransferFiles || total > largeTransferBytes {
-		out.Warning = &transferWarning{Type: "large_folder", FileCount: len(files), TotalSize: total,
-			Message: fmt.Sprintf("This transfer contains %d files (%.1f GiB). It may take significant time.", len(files), float64(total)/(1<<30))}
-	}
+	out.warn(len(files), total)
 	return out, nil
+}
+
+type transferConflicts struct {
+	Conflicts      []string         `json:"conflicts"`
+	NonConflicting []string         `json:"nonConflicting"`
+	Warning        *transferWarning `json:"warning,omitempty"`
+}
+
+func (out *transferConflicts) warn(files int, total int64) {
+	if files > largeTransferFiles || total > largeTransferBytes {
+		out.Warning = &transferWarning{Type: "large_folder", FileCount: files, TotalSize: total,
+			Message: fmt.Sprintf("This transfer contains %d files (%.1f GiB). It may take significant time.", files, float64(total)/(1<<30))}
+	}
 }
