@@ -229,23 +229,8 @@ func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int
 		}
 	}
 	srcBase, dstBase := req.Source.base(), req.Destination.base()
-	var (
-		files []transferFile
-		total int64
-		seen  = map[string]bool{}
-	)
-	add := func(f transferFile) error {
-		if seen[f.src] {
-			return nil
-		}
-		if len(files) == maxTransferFiles {
-			return errorf(http.StatusBadRequest, "TooManyObjects", "the items expand to more than %d keys; transfer fewer at a time", maxTransferFiles)
-		}
-		seen[f.src] = true
-		files = append(files, f)
-		total += f.size
-		return nil
-	}
+	set := transferSet{unit: "keys"}
+	add := set.add
 	for _, it := range req.Items {
 		rel := strings.TrimLeft(it.Path, "/")
 		if !it.directory() {
@@ -320,10 +305,10 @@ func (a *API) expandTransfer(c *call, req *transferRequest) ([]transferFile, int
 			opts.After = page.NextAfter
 		}
 	}
-	if len(files) == 0 {
+	if len(set.files) == 0 {
 		return nil, 0, errorf(http.StatusBadRequest, "EmptyTransfer", "no files to transfer: the folders are empty")
 	}
-	return files, total, nil
+	return set.files, set.total, nil
 }
 
 // checkTransferKeys refuses keys S3 would refuse, and a copy onto itself.
@@ -855,4 +840,29 @@ func (out *transferConflicts) warn(files int, total int64) {
 		out.Warning = &transferWarning{Type: "large_folder", FileCount: files, TotalSize: total,
 			Message: fmt.Sprintf("This transfer contains %d files (%.1f GiB). It may take significant time.", files, float64(total)/(1<<30))}
 	}
+}
+
+// transferSet collects a job's files, each source once, up to
+// maxTransferFiles; unit names what the items expand to in the error.
+type transferSet struct {
+	unit  string
+	files []transferFile
+	total int64
+	seen  map[string]bool
+}
+
+func (s *transferSet) add(f transferFile) error {
+	if s.seen[f.src] {
+		return nil
+	}
+	if len(s.files) == maxTransferFiles {
+		return errorf(http.StatusBadRequest, "TooManyObjects", "the items expand to more than %d %s; transfer fewer at a time", maxTransferFiles, s.unit)
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	s.seen[f.src] = true
+	s.files = append(s.files, f)
+	s.total += f.size
+	return nil
 }

@@ -83,23 +83,8 @@ func (a *API) expandLocalSource(c *call, req *transferRequest) ([]transferFile, 
 		return nil, 0, err
 	}
 	dstBase := req.Destination.base()
-	var (
-		files []transferFile
-		total int64
-		seen  = map[string]bool{}
-	)
-	add := func(f transferFile) error {
-		if seen[f.src] {
-			return nil
-		}
-		if len(files) == maxTransferFiles {
-			return errorf(http.StatusBadRequest, "TooManyObjects", "the items expand to more than %d files; transfer fewer at a time", maxTransferFiles)
-		}
-		seen[f.src] = true
-		files = append(files, f)
-		total += f.size
-		return nil
-	}
+	set := transferSet{unit: "files"}
+	add := set.add
 	for _, it := range req.Items {
 		rel, err := localCleanPath(strings.TrimLeft(it.Path, "/"))
 		if err != nil {
@@ -172,10 +157,10 @@ func (a *API) expandLocalSource(c *call, req *transferRequest) ([]transferFile, 
 			return nil, 0, err
 		}
 	}
-	if len(files) == 0 {
+	if len(set.files) == 0 {
 		return nil, 0, errorf(http.StatusBadRequest, "EmptyTransfer", "no files to transfer: the directories are empty")
 	}
-	return files, total, nil
+	return set.files, set.total, nil
 }
 
 // checkLocalConflicts is check-conflicts for an s3 → local transfer:
