@@ -251,3 +251,21 @@ func randomString(n int, alphabet string) string {
 	}
 	return string(out)
 }
+
+// SealSecret encrypts a secret that belongs to no access key (a stored
+// setting's token, say) under the master key, bound to purpose so it
+// cannot be replayed as another secret. ErrNoStore for a root-only IAM.
+func (m *IAM) SealSecret(purpose string, plain []byte) (string, error) {
+	if m.seal == nil {
+		return "", ErrNoStore
+	}
+	return m.seal.seal(plain, []byte("coffer-secret:"+purpose))
+}
+
+// OpenSecret decrypts what SealSecret sealed for the same purpose.
+func (m *IAM) OpenSecret(purpose, sealed string) ([]byte, error) {
+	if m.seal == nil {
+		return nil, ErrNoStore
+	}
+	return m.seal.open(sealed, []byte("coffer-secret:"+purpose))
+}

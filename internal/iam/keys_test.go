@@ -302,3 +302,29 @@ func FuzzCheckToken(f *testing.F) {
 		}
 	})
 }
+
+func TestSealSecret(t *testing.T) {
+	e := newEnv(t)
+	m := e.open(t)
+	sealed, err := m.SealSecret("setting:huggingface", []byte("hf_secret_token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(sealed, "hf_secret_token") {
+		t.Fatal("sealed secret contains the plain text")
+	}
+	plain, err := m.OpenSecret("setting:huggingface", sealed)
+	if err != nil || string(plain) != "hf_secret_token" {
+		t.Fatalf("OpenSecret = %q, %v", plain, err)
+	}
+	if _, err := m.OpenSecret("setting:proxy", sealed); err == nil {
+		t.Fatal("a secret sealed for one purpose opened for another")
+	}
+	root, err := New("rootuser", "rootsecret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.SealSecret("x", []byte("y")); !errors.Is(err, ErrNoStore) {
+		t.Fatalf("root-only IAM: %v", err)
+	}
+}

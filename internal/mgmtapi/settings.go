@@ -162,9 +162,16 @@ func (a *API) testS3Settings(c *call) (any, error) {
 	return map[string]any{"message": "Connection successful", "endpoint": ep, "status": res.StatusCode}, nil
 }
 
+// huggingFaceSetting is the stored form: the token sealed under the master
+// key (secrets are encrypted at rest) and its mask, which is all any
+// reader is ever shown.
 type huggingFaceSetting struct {
-	HFToken string `json:"hfToken"`
+	Sealed string `json:"sealed,omitempty"`
+	Masked string `json:"masked,omitempty"`
 }
+
+// huggingFacePurpose binds the sealed token to this setting.
+const huggingFacePurpose = "setting:" + settingHuggingFace
 
 // maskSecret shows S4's mask: the first 4 characters and "****"; a short
 // secret is all mask, and no secret stays "".
@@ -188,7 +195,7 @@ func (a *API) getHuggingFaceSettings(c *call) (any, error) {
 	if err := a.loadSetting(c.ctx, settingHuggingFace, &s); err != nil {
 		return nil, err
 	}
-	return map[string]any{"settings": huggingFaceSetting{HFToken: maskSecret(s.HFToken)}}, nil
+	return map[string]any{"settings": map[string]string{"hfToken": s.Masked}}, nil
 }
 
 // PUT /api/settings/huggingface — S4 PUT /settings/huggingface
@@ -210,7 +217,15 @@ func (a *API) putHuggingFaceSettings(c *call) (any, error) {
 	if len(tok) > maxSettingString || strings.ContainsFunc(tok, func(r rune) bool { return r < 0x21 || r == 0x7f }) {
 		return nil, errorf(http.StatusBadRequest, "InvalidRequest", "hfToken must be at most %d printable characters without spaces", maxSettingString)
 	}
-	if err := a.saveSetting(c.ctx, settingHuggingFace, huggingFaceSetting{HFToken: tok}); err != nil {
+	stored := huggingFaceSetting{}
+	if tok != "" {
+		sealed, err := a.cfg.IAM.SealSecret(huggingFacePurpose, []byte(tok))
+		if err != nil {
+			return nil, fmt.Errorf("sealing the token: %w", err)
+		}
+		stored = huggingFaceSetting{Sealed: sealed, Masked: maskSecret(tok)}
+	}
+	if err := a.saveSetting(c.ctx, settingHuggingFace, stored); err != nil {
 		return nil, err
 	}
 	c.log.Info("setting changed", "setting", settingHuggingFace)

@@ -173,3 +173,24 @@ func TestConsoleSettingsRefusals(t *testing.T) {
 	ck.csrf = ""
 	ck.do("PUT", "/api/settings/disclaimer", map[string]string{"status": "accepted"}).wantError(http.StatusForbidden, "CSRFTokenInvalid")
 }
+
+// TestConsoleSettingsTokenSealedAtRest: the stored record holds the token
+// only encrypted under the master key, never in plain text.
+func TestConsoleSettingsTokenSealedAtRest(t *testing.T) {
+	e := newEnv(t)
+	e.root().do("PUT", "/api/settings/huggingface", map[string]string{"hfToken": "hf_plainTEXTtoken42"}).want(http.StatusOK)
+	recs, err := e.store.ListRecords(t.Context(), "setting", "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, r := range recs {
+		if strings.Contains(string(r.Data), "plainTEXT") {
+			t.Fatalf("setting record %s holds the token in plain text: %s", r.ID, r.Data)
+		}
+		found = found || strings.Contains(r.ID, "huggingface")
+	}
+	if !found {
+		t.Fatalf("no huggingface setting among %d records", len(recs))
+	}
+}
