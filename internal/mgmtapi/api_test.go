@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cofferstore/coffer/internal/mgmtapi"
 	"github.com/cofferstore/coffer/internal/session"
@@ -137,4 +138,29 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestUserSessionsEndWithTheUser: disabling then enabling a user, or
+// deleting it and creating one of the same name, does not revive the
+// sessions it had.
+func TestUserSessionsEndWithTheUser(t *testing.T) {
+	e := newEnv(t)
+	root := e.root()
+	for _, name := range []string{"dora", "dave"} {
+		root.do("POST", "/api/users", map[string]any{"name": name}).want(http.StatusCreated)
+	}
+	dora, dave := e.as(session.Subject{User: "dora"}), e.as(session.Subject{User: "dave"})
+	dora.do("GET", "/api/auth/me", nil).want(http.StatusOK)
+	dave.do("GET", "/api/auth/me", nil).want(http.StatusOK)
+	// Sessions carry whole-second issue times; act in a later second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+
+	root.do("PATCH", "/api/users/dora", map[string]any{"status": "disabled"}).want(http.StatusOK)
+	root.do("PATCH", "/api/users/dora", map[string]any{"status": "enabled"}).want(http.StatusOK)
+	dora.do("GET", "/api/auth/me", nil).wantError(http.StatusUnauthorized, "TokenRevoked")
+
+	root.do("DELETE", "/api/users/dave", nil).want(http.StatusNoContent)
+	root.do("POST", "/api/users", map[string]any{"name": "dave"}).want(http.StatusCreated)
+	dave.do("GET", "/api/auth/me", nil).wantError(http.StatusUnauthorized, "TokenRevoked")
+	e.as(session.Subject{User: "dave"}).do("GET", "/api/auth/me", nil).want(http.StatusOK)
 }

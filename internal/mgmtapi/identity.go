@@ -193,7 +193,9 @@ type updateUserRequest struct {
 // PATCH /api/users/{name} — {"status": "enabled"|"disabled"} (admin:
 // UpdateUser), {"password": "..."} (admin:UpdateUser, or the user itself
 // with "currentPassword"). A disabled user's sessions, keys and tokens
-// stop working at once on this instance (within seconds elsewhere).
+// stop working at once on this instance (within seconds elsewhere); a
+// password change or a disable also revokes every session the user had,
+// on every instance.
 func (a *API) updateUser(c *call) (any, error) {
 	name := c.r.PathValue("name")
 	var in updateUserRequest
@@ -233,10 +235,21 @@ func (a *API) updateUser(c *call) (any, error) {
 		if err := ids.SetUserEnabled(c.ctx, name, enabled); err != nil {
 			return nil, fmt.Errorf("setting user status: %w", err)
 		}
+		// Enabling the user again must not revive the sessions it had.
+		if !enabled {
+			if err := a.cfg.Sessions.RevokeUser(c.ctx, name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if in.Password != nil {
 		if err := ids.SetUserPassword(c.ctx, name, *in.Password); err != nil {
 			return nil, fmt.Errorf("setting password: %w", err)
+		}
+		// A changed password ends every session made before it (a stolen
+		// session must not outlive the password it was made with).
+		if err := a.cfg.Sessions.RevokeUser(c.ctx, name); err != nil {
+			return nil, err
 		}
 	}
 	u, err := ids.GetUser(c.ctx, name)
@@ -252,8 +265,13 @@ func (a *API) deleteUser(c *call) (any, error) {
 	if err := c.authorizeAdmin("admin:DeleteUser"); err != nil {
 		return nil, err
 	}
-	if err := a.cfg.IAM.DeleteUser(c.ctx, c.r.PathValue("name")); err != nil {
+	name := c.r.PathValue("name")
+	if err := a.cfg.IAM.DeleteUser(c.ctx, name); err != nil {
 		return nil, fmt.Errorf("deleting user: %w", err)
+	}
+	// A user created again under the name must not inherit its sessions.
+	if err := a.cfg.Sessions.RevokeUser(c.ctx, name); err != nil {
+		return nil, err
 	}
 	return noContent, nil
 }

@@ -47,9 +47,12 @@ var (
 
 // Record kinds in the metadata store.
 const (
-	KindRevoked   = "session.revoked"
-	KindTicket    = "session.ticket"
-	KindRateLimit = "ratelimit"
+	KindRevoked = "session.revoked"
+	// KindUserRevoked holds, per user name, the time before which every
+	// session of that user is revoked (RevokeUser).
+	KindUserRevoked = "session.user-revoked"
+	KindTicket      = "session.ticket"
+	KindRateLimit   = "ratelimit"
 )
 
 const (
@@ -244,11 +247,54 @@ func (m *Manager) Verify(ctx context.Context, token string) (Claims, error) {
 	switch {
 	case err == nil:
 		return Claims{}, fmt.Errorf("verifying session: %w", ErrRevoked)
-	case errors.Is(err, meta.ErrRecordNotFound):
-		return c, nil
-	default:
+	case !errors.Is(err, meta.ErrRecordNotFound):
 		return Claims{}, fmt.Errorf("verifying session: checking revocation: %w", err)
 	}
+	if c.User != "" {
+		r, err := m.store.GetRecord(ctx, KindUserRevoked, c.User)
+		switch {
+		case err == nil:
+			var ur userRevocation
+			if err := json.Unmarshal(r.Data, &ur); err != nil {
+				return Claims{}, fmt.Errorf("verifying session: decoding user revocation: %w", err)
+			}
+			// iat has whole seconds: a session issued in the second of the
+			// revocation survives it, so that logging in again right after
+			// a password change works.
+			if c.IssuedAt.Before(ur.Before.Truncate(time.Second)) {
+				return Claims{}, fmt.Errorf("verifying session: every session of the user was revoked: %w", ErrRevoked)
+			}
+		case !errors.Is(err, meta.ErrRecordNotFound):
+			return Claims{}, fmt.Errorf("verifying session: checking user revocation: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// userRevocation is a KindUserRevoked record's data.
+type userRevocation struct {
+	Before time.Time `json:"before"`
+}
+
+// RevokeUser revokes every session of user issued before now, on every
+// instance at once: after a password change, when a user is disabled or
+// deleted (a user created again under the name must not inherit its
+// sessions). The record expires when the last such session would have.
+func (m *Manager) RevokeUser(ctx context.Context, user string) error {
+	if user == "" {
+		return fmt.Errorf("revoking sessions: no user: %w", ErrInvalidToken)
+	}
+	now := m.now().UTC()
+	data, err := json.Marshal(userRevocation{Before: now})
+	if err != nil {
+		return fmt.Errorf("revoking sessions of %s: %w", user, err)
+	}
+	_, err = m.store.PutRecord(ctx, meta.Record{Kind: KindUserRevoked, ID: user, Data: data, Rev: meta.RevAny,
+		Expires: now.Add(m.ttl + revocationSkew)})
+	if err != nil {
+		return fmt.Errorf("revoking sessions of %s: %w", user, err)
+	}
+	return nil
 }
 
 // wellFormed accepts only the compact serialization's alphabet: base64url

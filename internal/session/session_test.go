@@ -463,3 +463,52 @@ func TestUnavailableStore(t *testing.T) {
 		}
 	})
 }
+
+// TestRevokeUser: revoking a user's sessions on one instance ends every
+// session of that user issued before, on every instance, and no other
+// user's; a login after it works.
+func TestRevokeUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, open backend) {
+		ctx := context.Background()
+		stores := open(t, 2)
+		clk := newClock()
+		a := newManager(t, stores[0], clk, testKey)
+		b := newManager(t, stores[1], clk, testKey)
+		old1, _, err := a.Issue(ctx, Subject{User: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old2, _, err := b.Issue(ctx, Subject{User: "alice", AccessKey: "AKALICE"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := a.Issue(ctx, Subject{User: "bob"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(2 * time.Second)
+		if err := b.RevokeUser(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tok := range []string{old1, old2} {
+			for _, m := range []*Manager{a, b} {
+				if _, err := m.Verify(ctx, tok); !errors.Is(err, ErrRevoked) {
+					t.Fatalf("alice's earlier session after RevokeUser: %v, want ErrRevoked", err)
+				}
+			}
+		}
+		if _, err := a.Verify(ctx, other); err != nil {
+			t.Fatalf("bob's session after alice's revocation: %v", err)
+		}
+		fresh, _, err := a.Issue(ctx, Subject{User: "alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Verify(ctx, fresh); err != nil {
+			t.Fatalf("a login right after RevokeUser: %v", err)
+		}
+		if err := a.RevokeUser(ctx, ""); err == nil {
+			t.Fatal("RevokeUser of no user accepted")
+		}
+	})
+}
