@@ -12,53 +12,6 @@ import (
 	"github.com/cofferstore/coffer/internal/meta/metatest"
 )
 
-// writeUsageMix fills two buckets with every kind of entry the counters
-// count: current and noncurrent versions, null versions, delete markers and
-// uploads; n is the number of puts into "v".
-func writeUsageMix(t *testing.T, s meta.Store, n int) {
-	t.Helper()
-	ctx := context.Background()
-	for _, b := range []string{"plain", "v"} {
-		if err := s.CreateBucket(ctx, meta.Bucket{Name: b}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put := func(bucket, key string, size int) {
-		t.Helper()
-		o := meta.Object{Bucket: bucket, Key: key, Size: int64(size), ETag: "e",
-			Segments: []meta.Segment{{BlobID: fmt.Sprintf("%s-%s-%d", bucket, key, size), Size: int64(size)}}}
-		if _, err := s.PutObject(ctx, o, meta.PutOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del := func(bucket, key string) {
-		t.Helper()
-		if _, err := s.DeleteObject(ctx, bucket, key, meta.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 20 {
-		put("plain", fmt.Sprintf("k%d", i), 10+i)
-	}
-	del("plain", "k3")
-	put("v", "a", 5) // a null version, made noncurrent below
-	if _, err := s.UpdateBucket(ctx, "v", func(b *meta.Bucket) error { b.Versioning = meta.VersioningEnabled; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	put("v", "a", 6)
-	for i := range n {
-		put("v", fmt.Sprintf("k%d", i%7), 100+i)
-	}
-	del("v", "k1")
-	del("v", "never")
-	for i := range 3 {
-		u := meta.Upload{ID: fmt.Sprintf("u%d", i), Object: meta.Object{Bucket: "v", Key: "up"}}
-		if err := s.CreateUpload(ctx, u); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // usageKeys counts the entries under nsUsage: bases and deltas.
 func usageKeys(t *testing.T, s *Store) (bases, deltas int) {
 	t.Helper()
@@ -80,19 +33,6 @@ func usageKeys(t *testing.T, s *Store) (bases, deltas int) {
 	return bases, deltas
 }
 
-// checkAllUsage compares every bucket's counters and the total with a
-// recount.
-func checkAllUsage(t *testing.T, s meta.Store) {
-	t.Helper()
-	var sum meta.Usage
-	for _, b := range []string{"plain", "v"} {
-		sum = sum.Add(metatest.CheckUsage(t, s, b))
-	}
-	if tot, err := s.TotalUsage(context.Background()); err != nil || tot != sum {
-		t.Errorf("TotalUsage = %+v, %v; want %+v", tot, err, sum)
-	}
-}
-
 // TestUsageUpgrade: a directory written at schema 1 or 2 has no counters;
 // Open builds them from the records, and writes then keep them.
 func TestUsageUpgrade(t *testing.T) {
@@ -103,7 +43,7 @@ func TestUsageUpgrade(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			writeUsageMix(t, s, 50)
+			metatest.WriteUsageMix(t, s, 50)
 			want := map[string]meta.Usage{}
 			for _, b := range []string{"plain", "v"} {
 				want[b] = metatest.RecountUsage(t, s, b)
@@ -137,7 +77,7 @@ func TestUsageUpgrade(t *testing.T) {
 					t.Errorf("BucketUsage(%q) after upgrade = %+v, %v; want %+v", b, got, err, w)
 				}
 			}
-			checkAllUsage(t, s)
+			metatest.CheckAllUsage(t, s, "plain", "v")
 			ctx := context.Background()
 			if _, err := s.DeleteObject(ctx, "plain", "k4", meta.DeleteOptions{}); err != nil {
 				t.Fatal(err)
@@ -145,7 +85,7 @@ func TestUsageUpgrade(t *testing.T) {
 			if _, err := s.AbortUpload(ctx, "v", "up", "u1"); err != nil {
 				t.Fatal(err)
 			}
-			checkAllUsage(t, s)
+			metatest.CheckAllUsage(t, s, "plain", "v")
 		})
 	}
 }
@@ -160,7 +100,7 @@ func TestUsageFoldAndReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 3*foldThreshold + 100
-	writeUsageMix(t, s, n)
+	metatest.WriteUsageMix(t, s, n)
 	if _, deltas := usageKeys(t, s); deltas > 2*foldThreshold {
 		t.Errorf("%d deltas after %d writes: folding did not keep up (threshold %d)", deltas, n, foldThreshold)
 	}
@@ -179,7 +119,7 @@ func TestUsageFoldAndReopen(t *testing.T) {
 	if st := s.usageState("v"); st.pending.Load() >= foldThreshold {
 		t.Errorf("bucket v has %d pending deltas, at least the threshold %d", st.pending.Load(), foldThreshold)
 	}
-	checkAllUsage(t, s)
+	metatest.CheckAllUsage(t, s, "plain", "v")
 	if _, deltas := usageKeys(t, s); deltas == 0 {
 		t.Fatal("no delta left to fold at Open: the test would prove nothing")
 	}
@@ -194,11 +134,11 @@ func TestUsageFoldAndReopen(t *testing.T) {
 	if bases, deltas := usageKeys(t, s); bases != 2 || deltas != 0 {
 		t.Errorf("after reopening: %d bases and %d deltas, want 2 and 0", bases, deltas)
 	}
-	checkAllUsage(t, s)
+	metatest.CheckAllUsage(t, s, "plain", "v")
 	if _, err := s.DeleteObject(context.Background(), "v", "k2", meta.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	checkAllUsage(t, s)
+	metatest.CheckAllUsage(t, s, "plain", "v")
 }
 
 // TestUsageDeleteBucketDropsCounters: nothing of a deleted bucket's

@@ -11,63 +11,6 @@ import (
 	"github.com/cofferstore/coffer/internal/meta/metatest"
 )
 
-// fillUsage writes every kind of entry the counters count into two
-// buckets: current and noncurrent versions, null versions, delete markers
-// and uploads.
-func fillUsage(t *testing.T, s meta.Store) {
-	t.Helper()
-	ctx := context.Background()
-	for _, b := range []string{"plain", "v"} {
-		if err := s.CreateBucket(ctx, meta.Bucket{Name: b}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	put := func(bucket, key string, size int) {
-		t.Helper()
-		o := meta.Object{Bucket: bucket, Key: key, Size: int64(size), ETag: "e",
-			Segments: []meta.Segment{{BlobID: fmt.Sprintf("%s-%s-%d", bucket, key, size), Size: int64(size)}}}
-		if _, err := s.PutObject(ctx, o, meta.PutOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	del := func(bucket, key string) {
-		t.Helper()
-		if _, err := s.DeleteObject(ctx, bucket, key, meta.DeleteOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := range 10 {
-		put("plain", fmt.Sprintf("k%d", i), 10+i)
-	}
-	del("plain", "k3")
-	put("v", "a", 5)
-	if _, err := s.UpdateBucket(ctx, "v", func(b *meta.Bucket) error { b.Versioning = meta.VersioningEnabled; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 30 {
-		put("v", fmt.Sprintf("k%d", i%7), 100+i)
-	}
-	put("v", "a", 6)
-	del("v", "k1")
-	del("v", "never")
-	for i := range 3 {
-		if err := s.CreateUpload(ctx, meta.Upload{ID: fmt.Sprintf("u%d", i), Object: meta.Object{Bucket: "v", Key: "up"}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func checkAllUsage(t *testing.T, s meta.Store, buckets ...string) {
-	t.Helper()
-	var sum meta.Usage
-	for _, b := range buckets {
-		sum = sum.Add(metatest.CheckUsage(t, s, b))
-	}
-	if tot, err := s.TotalUsage(context.Background()); err != nil || tot != sum {
-		t.Errorf("TotalUsage = %+v, %v; want %+v", tot, err, sum)
-	}
-}
-
 // TestUsageBackfill: migration 2 builds the counters of a database written
 // before it existed from the rows there, and writes then keep them.
 func TestUsageBackfill(t *testing.T) {
@@ -75,7 +18,7 @@ func TestUsageBackfill(t *testing.T) {
 	needDB(t)
 	schema := newSchema(t)
 	s := openSchema(t, schema)
-	fillUsage(t, s)
+	metatest.WriteUsageMix(t, s, 30)
 	want := map[string]meta.Usage{}
 	for _, b := range []string{"plain", "v"} {
 		want[b] = metatest.RecountUsage(t, s, b)
@@ -100,14 +43,14 @@ func TestUsageBackfill(t *testing.T) {
 			t.Errorf("BucketUsage(%q) after the migration = %+v, %v; want %+v", b, got, err, w)
 		}
 	}
-	checkAllUsage(t, s, "plain", "v")
+	metatest.CheckAllUsage(t, s, "plain", "v")
 	if _, err := s.DeleteObject(ctx, "plain", "k4", meta.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AbortUpload(ctx, "v", "up", "u1"); err != nil {
 		t.Fatal(err)
 	}
-	checkAllUsage(t, s, "plain", "v")
+	metatest.CheckAllUsage(t, s, "plain", "v")
 }
 
 // TestClusterUsage: two instances write one bucket at once; the counters,
@@ -154,7 +97,7 @@ func TestClusterUsage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range stores {
-		checkAllUsage(t, s, "b")
+		metatest.CheckAllUsage(t, s, "b")
 	}
 	var shards int
 	if err := stores[0].pool.QueryRow(ctx, `SELECT count(*) FROM bucket_usage`).Scan(&shards); err != nil {
